@@ -1,0 +1,1 @@
+"""The canary-analysis engine: AnalysisRun reconciler, providers and argument resolution."""

@@ -1,0 +1,1 @@
+"""The expr condition language of successCondition/failureCondition."""

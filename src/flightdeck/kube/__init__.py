@@ -1,0 +1,1 @@
+"""Kubernetes object model: manifests, durations, typed specs."""

@@ -1,0 +1,1 @@
+"""Prometheus-compatible time-series store."""
