@@ -326,3 +326,5 @@ class AnalysisRun:
     labels: dict[str, str] = dataclasses.field(default_factory=dict)
     annotations: dict[str, str] = dataclasses.field(default_factory=dict)
     created_at: float | None = None
+    prepared: object = dataclasses.field(default=None, repr=False, compare=False)
+    """Derived data the reconciler caches (resolved and validated metrics); never serialised."""

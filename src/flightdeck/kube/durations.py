@@ -88,7 +88,7 @@ def parse_duration_seconds(value: object) -> float:
     """Argo's ``DurationString``/``DurationSeconds`` for pause steps: an int is seconds, a digits-only
     string is seconds, anything else a Go duration."""
     if isinstance(value, bool):
-        raise DurationError(f"time: invalid duration \"{value}\"")
+        raise DurationError(f'time: invalid duration "{value}"')
     if isinstance(value, int | float):
         return float(value)
     text = str(value)

@@ -1,0 +1,283 @@
+"""Argument handling: ``{{args.x}}`` substitution into metrics, template merging, rollout-side args.
+
+Argo substitutes into the *JSON text* of a metric (utils/template, utils/analysis/factory.go), so a
+value can land in any field (``count``, ``interval``, a header) and the error reported for several
+bad tags is the last one in JSON field order. We do the same on a JSON rendering in Go's field
+order.
+"""
+
+from __future__ import annotations
+
+import json
+import re
+from collections.abc import Callable, Mapping, Sequence
+from typing import Any
+
+from flightdeck.analysis.types import Argument, Metric
+from flightdeck.util.gofmt import format_float_v
+
+
+class ArgumentError(Exception):
+    """``str()`` is Argo's text, e.g. ``failed to resolve {{args.x}}``."""
+
+
+# Go struct field order of v1alpha1.Metric, which decides json.Marshal's key order.
+_METRIC_FIELD_ORDER = (
+    "name",
+    "interval",
+    "initialDelay",
+    "count",
+    "successCondition",
+    "failureCondition",
+    "failureLimit",
+    "inconclusiveLimit",
+    "consecutiveErrorLimit",
+    "provider",
+    "consecutiveSuccessLimit",
+)
+_TAG = re.compile(r"\{\{(.*?)\}\}", re.DOTALL)
+
+
+def _go_quote_inner(value: str) -> str:
+    """``strconv.Quote(v)`` without the surrounding quotes (Argo's ResolveQuotedArgs)."""
+    out: list[str] = []
+    for ch in value:
+        code = ord(ch)
+        if ch == '"':
+            out.append('\\"')
+        elif ch == "\\":
+            out.append("\\\\")
+        elif ch in _GO_ESCAPES:
+            out.append(_GO_ESCAPES[ch])
+        elif code < 0x20 or code == 0x7F:
+            out.append(f"\\x{code:02x}")
+        elif not ch.isprintable() and code > 0x7F:
+            out.append(f"\\u{code:04x}" if code <= 0xFFFF else f"\\U{code:08x}")
+        else:
+            out.append(ch)
+    return "".join(out)
+
+
+_GO_ESCAPES = {"\a": "\\a", "\b": "\\b", "\f": "\\f", "\n": "\\n", "\r": "\\r", "\t": "\\t", "\v": "\\v"}
+
+
+def _metric_json(raw: Mapping[str, Any]) -> str:
+    ordered: dict[str, Any] = {k: raw[k] for k in _METRIC_FIELD_ORDER if raw.get(k) is not None}
+    for key, value in raw.items():
+        if key not in ordered and value is not None:
+            ordered[key] = value
+    return json.dumps(ordered, ensure_ascii=False, separators=(",", ":"))
+
+
+def substitute(template: str, values: Mapping[str, str]) -> str:
+    """fasttemplate with Argo's resolver: every ``{{tag}}`` must name a known key (spaces trimmed)."""
+    if "{{" not in template:
+        return template
+    unresolved: str | None = None
+    out: list[str] = []
+    pos = 0
+    while True:
+        start = template.find("{{", pos)
+        if start < 0:
+            out.append(template[pos:])
+            break
+        end = template.find("}}", start + 2)
+        if end < 0:
+            rest = template[start + 2 :]
+            raise ArgumentError(
+                f"Cannot find end tag={json.dumps('}}')} in the template={json.dumps(template)} "
+                f"starting from {json.dumps(rest)}"
+            )
+        out.append(template[pos:start])
+        tag = template[start + 2 : end]
+        value = values.get(tag.strip())
+        if value is None:
+            unresolved = tag
+        else:
+            out.append(value)
+        pos = end + 2
+    if unresolved is not None:
+        raise ArgumentError(f"failed to resolve {{{{{unresolved}}}}}")
+    return "".join(out)
+
+
+def arg_values(args: Sequence[Argument]) -> dict[str, str]:
+    """The substitution map; every declared arg needs a value, used or not (Argo's ResolveArgs)."""
+    values: dict[str, str] = {}
+    for arg in args:
+        if arg.value is None:
+            raise ArgumentError(f'argument "{arg.name}" was not supplied')
+        values[f"args.{arg.name}"] = _go_quote_inner(arg.value)
+    return values
+
+
+def resolve_metric(metric: Metric, args: Sequence[Argument]) -> Metric:
+    """Substitute ``args`` into one metric (Argo's ResolveMetricArgs)."""
+    values = arg_values(args)
+    text = _metric_json(metric.raw)
+    if "{{" not in text:
+        return metric
+    resolved = substitute(text, values)
+    try:
+        raw = json.loads(resolved)
+    except json.JSONDecodeError as exc:
+        raise ArgumentError(f"invalid character in resolved metric: {exc.msg}") from None
+    return Metric.from_dict(raw)
+
+
+def without_secrets(args: Sequence[Argument]) -> list[Argument]:
+    """Secret-backed args get a placeholder so that validation can run before secrets are read."""
+    return [
+        Argument(a.name, "temp-for-secret") if a.value_from and a.value_from.get("secretKeyRef") else a
+        for a in args
+    ]
+
+
+SecretLookup = Callable[[str, str, str], str]
+"""``(namespace, secret name, key) -> value``; raises :class:`ArgumentError` with Argo's text."""
+
+
+def with_secrets(
+    args: Sequence[Argument], namespace: str, lookup: SecretLookup
+) -> tuple[list[Argument], list[str]]:
+    """Read secret-backed args; returns the resolved args and the secret values to redact."""
+    resolved: list[Argument] = []
+    secrets: list[str] = []
+    for arg in args:
+        ref = arg.value_from.get("secretKeyRef") if arg.value_from else None
+        if ref:
+            value = lookup(namespace, str(ref.get("name") or ""), str(ref.get("key") or ""))
+            secrets.append(value)
+            resolved.append(Argument(arg.name, value))
+        else:
+            resolved.append(arg)
+    return resolved, secrets
+
+
+def merge_args(incoming: Sequence[Argument], template_args: Sequence[Argument]) -> list[Argument]:
+    """Argo's MergeArgs: rollout args override same-named template args; all must end up resolved."""
+    merged = list(template_args)
+    for arg in incoming:
+        for i, existing in enumerate(merged):
+            if existing.name == arg.name:
+                if arg.value is not None:
+                    merged[i] = Argument(existing.name, arg.value, existing.value_from)
+                elif arg.value_from is not None:
+                    merged[i] = Argument(existing.name, existing.value, arg.value_from)
+                break
+    for arg in merged:
+        if arg.value is None and arg.value_from is None:
+            raise ArgumentError(f"args.{arg.name} was not resolved")
+    return merged
+
+
+def flatten_args(arg_lists: Sequence[Sequence[Argument]]) -> list[Argument]:
+    """Combine the args of several templates (Argo's flattenArgs)."""
+    combined: list[Argument] = []
+    for args in arg_lists:
+        for new in args:
+            for i, prev in enumerate(combined):
+                if prev.name == new.name:
+                    if prev.value is not None and new.value is not None and prev.value != new.value:
+                        raise ArgumentError(
+                            f"Argument `{prev.name}` specified multiple times with different values: "
+                            f"'{prev.value}', '{new.value}'"
+                        )
+                    if prev.value is None:
+                        combined[i] = new
+                    break
+            else:
+                combined.append(new)
+    return combined
+
+
+# -- rollout-side arguments (BuildArgumentsForRolloutAnalysisRun) ---------------------------------
+
+_FIELD_LABEL = re.compile(r"^metadata\.(labels|annotations)\['(.*)'\]$")
+
+
+def extract_metadata_field(obj: Mapping[str, Any], path: str) -> str:
+    """Kubernetes ``fieldpath.ExtractFieldPathAsString`` for ``metadata.*`` paths."""
+    meta = obj.get("metadata") or {}
+    match = _FIELD_LABEL.match(path)
+    if match:
+        kind, key = match.groups()
+        return str((meta.get(kind) or {}).get(key, ""))
+    simple = {
+        "metadata.name": "name",
+        "metadata.namespace": "namespace",
+        "metadata.uid": "uid",
+        "metadata.generateName": "generateName",
+    }
+    if path in simple:
+        return str(meta.get(simple[path]) or "")
+    if path in ("metadata.labels", "metadata.annotations"):
+        items = meta.get(path.split(".")[1]) or {}
+        return "\n".join(f'{k}="{_go_quote_inner(str(v))}"' for k, v in sorted(items.items()))
+    raise ArgumentError(f"unsupported fieldPath: {path}")
+
+
+def extract_value_from_rollout(rollout: Mapping[str, Any], path: str) -> str:
+    """Walk the Rollout's JSON by ``.``/``[i]`` segments (Argo's extractValueFromRollout)."""
+    node: Any = rollout
+    for section in re.split(r"[.\[\]]+", path):
+        if section == "":
+            continue
+        if isinstance(node, list):
+            body = section[1:] if section[:1] in ("+", "-") else section
+            if not (body.isascii() and body.isdigit()):
+                raise ArgumentError(f"invalid index '{section}'")
+            index = int(section)
+            if index >= len(node):
+                raise ArgumentError(f"index {index} out of range")
+            node = node[index]
+        elif isinstance(node, Mapping):
+            node = node.get(section)
+        else:
+            raise ArgumentError(f"invalid path {path} in rollout")
+    if node is None:
+        raise ArgumentError(f"invalid path {path} in rollout")
+    if isinstance(node, list | Mapping):
+        raise ArgumentError(f"path {path} in rollout must terminate in a primitive value")
+    if isinstance(node, bool):
+        return "true" if node else "false"
+    if isinstance(node, int | float):
+        return format_float_v(float(node))
+    return str(node)
+
+
+def build_rollout_args(
+    rollout_args: Sequence[Mapping[str, Any]],
+    rollout: Mapping[str, Any],
+    *,
+    stable_hash: str,
+    latest_hash: str,
+) -> list[Argument]:
+    """Turn a Rollout's analysis args into concrete values.
+
+    As in Argo, a non-metadata fieldRef that cannot be read yields "" and the (last) error is
+    raised after all args were built, so callers can tell "invalid now" from "invalid spec".
+    """
+    built: list[Argument] = []
+    error: ArgumentError | None = None
+    for raw in rollout_args:
+        value = raw.get("value")
+        text = "" if value is None else str(value)
+        source = raw.get("valueFrom") or {}
+        if source.get("podTemplateHashValue") is not None:
+            which = source["podTemplateHashValue"]
+            text = latest_hash if which == "Latest" else stable_hash if which == "Stable" else ""
+        elif source.get("fieldRef") is not None:
+            path = str((source["fieldRef"] or {}).get("fieldPath") or "")
+            if path.startswith("metadata"):
+                text = extract_metadata_field(rollout, path)
+            else:
+                # Go assigns err on every such arg, so only the last one's outcome counts.
+                try:
+                    text, error = extract_value_from_rollout(rollout, path), None
+                except ArgumentError as exc:
+                    text, error = "", exc
+        built.append(Argument(str(raw.get("name") or ""), text))
+    if error is not None:
+        raise error
+    return built

@@ -1,0 +1,82 @@
+"""Label sets: sorted tuples of (name, value) pairs, the identity of a series."""
+
+from __future__ import annotations
+
+import json
+import re
+from collections.abc import Iterable, Mapping
+
+Labels = tuple[tuple[str, str], ...]
+
+METRIC_NAME = "__name__"
+LABEL_NAME_RE = re.compile(r"^[a-zA-Z_][a-zA-Z0-9_]*$")
+METRIC_NAME_RE = re.compile(r"^[a-zA-Z_:][a-zA-Z0-9_:]*$")
+
+EMPTY: Labels = ()
+
+
+def make_labels(pairs: Mapping[str, str] | Iterable[tuple[str, str]]) -> Labels:
+    """A canonical label set: sorted by name, empty values dropped (as Prometheus does)."""
+    items = pairs.items() if isinstance(pairs, Mapping) else pairs
+    return tuple(sorted((k, v) for k, v in items if v != ""))
+
+
+def get(labels: Labels, name: str) -> str:
+    for k, v in labels:
+        if k == name:
+            return v
+    return ""
+
+
+def drop_metric_name(labels: Labels) -> Labels:
+    if labels and labels[0][0] == METRIC_NAME:
+        return labels[1:]
+    return tuple(p for p in labels if p[0] != METRIC_NAME)
+
+
+def without(labels: Labels, names: Iterable[str]) -> Labels:
+    drop = set(names)
+    return tuple(p for p in labels if p[0] not in drop)
+
+
+def keep_only(labels: Labels, names: Iterable[str]) -> Labels:
+    keep = set(names)
+    return tuple(p for p in labels if p[0] in keep)
+
+
+def with_label(labels: Labels, name: str, value: str) -> Labels:
+    rest = [p for p in labels if p[0] != name]
+    if value != "":
+        rest.append((name, value))
+    return tuple(sorted(rest))
+
+
+def go_quote(text: str) -> str:
+    """Go's ``strconv.Quote`` for the printable text label values usually hold."""
+    out = ['"']
+    for ch in text:
+        if ch == '"':
+            out.append('\\"')
+        elif ch == "\\":
+            out.append("\\\\")
+        elif ch == "\n":
+            out.append("\\n")
+        elif ch == "\t":
+            out.append("\\t")
+        elif ch == "\r":
+            out.append("\\r")
+        elif ord(ch) < 0x20 or ord(ch) == 0x7F:
+            out.append(f"\\x{ord(ch):02x}")
+        else:
+            out.append(ch)
+    out.append('"')
+    return "".join(out)
+
+
+def labels_string(labels: Labels) -> str:
+    """``labels.Labels.String()``: ``{a="b", c="d"}``."""
+    return "{" + ", ".join(f"{k}={go_quote(v)}" for k, v in labels) + "}"
+
+
+def labels_json(labels: Labels) -> str:
+    return "{" + ",".join(f"{json.dumps(k)}:{json.dumps(v)}" for k, v in labels) + "}"
