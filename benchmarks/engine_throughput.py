@@ -1,0 +1,117 @@
+"""Engine throughput: 10,000 concurrent AnalysisRuns of the seed's three metrics, driven to completion
+on the virtual clock against an in-memory provider. Target: >= 100,000 measurements/s on one core.
+
+The in-memory provider evaluates each metric's real successCondition against a value drawn from a
+per-run model (healthy, failing or empty), so condition evaluation, counters, phase assessment,
+scheduling and history trimming are all on the measured path.
+"""
+
+from __future__ import annotations
+
+import heapq
+import platform
+import random
+import sys
+import time
+from pathlib import Path
+
+sys.path.insert(0, str(Path(__file__).resolve().parents[1] / "src"))
+
+from flightdeck.analysis.driver import AnalysisDriver  # noqa: E402
+from flightdeck.analysis.evaluate import ConditionError, evaluate_result  # noqa: E402
+from flightdeck.analysis.factory import new_run  # noqa: E402
+from flightdeck.analysis.reconcile import FinishedMeasurement, MeasurementTask  # noqa: E402
+from flightdeck.analysis.types import AnalysisRun, Argument, Measurement, Phase  # noqa: E402
+from flightdeck.expr import Float64Slice  # noqa: E402
+from flightdeck.kube.objects import load_objects  # noqa: E402
+from flightdeck.util.gofmt import format_float  # noqa: E402
+
+RUNS = 10_000
+TARGET = 100_000
+TEMPLATE = Path(__file__).resolve().parents[2] / "shared/challenge/expert-solved/hotrod/analysis-template.yaml"
+
+
+def machine() -> str:
+    cpu = "unknown CPU"
+    try:
+        for line in Path("/proc/cpuinfo").read_text().splitlines():
+            if line.startswith("model name"):
+                cpu = line.split(":", 1)[1].strip()
+                break
+    except OSError:
+        pass
+    return f"{platform.system()} {platform.machine()}, {cpu}, Python {platform.python_version()}"
+
+
+class InMemoryProvider:
+    """Values per run: a healthy canary, a failing one (high error rate) or one with no data."""
+
+    def __init__(self, seed: int = 7) -> None:
+        self.rng = random.Random(seed)
+        self.values = {
+            "traffic-detection": 0.9,
+            "error-rate-lt-5-percent": 0.01,
+            "latency-p95-lt-1s": 640.0,
+        }
+
+    def __call__(self, task: MeasurementTask, run: AnalysisRun, now: float) -> FinishedMeasurement:
+        mode = run.labels["mode"]
+        metric = task.metric
+        if mode == "empty" and metric.name == "latency-p95-lt-1s":
+            result = Float64Slice([])
+        else:
+            value = self.values[metric.name]
+            if mode == "failing" and metric.name == "error-rate-lt-5-percent":
+                value = 0.2
+            result = Float64Slice([value * (0.9 + 0.2 * self.rng.random())])
+        try:
+            phase = evaluate_result(result, metric)
+            shown = "[" + ",".join(format_float(v) for v in result) + "]"
+            measurement = Measurement(phase, started_at=now, finished_at=now, value=shown)
+        except ConditionError as exc:
+            measurement = Measurement(Phase.ERROR, started_at=now, finished_at=now, message=str(exc))
+        return FinishedMeasurement(metric.name, measurement)
+
+
+def main() -> int:
+    template = load_objects([TEMPLATE]).templates[0]
+    provider = InMemoryProvider()
+    driver = AnalysisDriver(provider)
+    modes = ("healthy",) * 8 + ("failing", "empty")
+    runs: list[AnalysisRun] = []
+    for i in range(RUNS):
+        run = new_run(
+            f"run-{i}",
+            "default",
+            [template.spec],
+            [Argument("namespace", "default"), Argument("canary-hash", f"h{i}")],
+            labels={"mode": modes[i % len(modes)]},
+        )
+        runs.append(run)
+    queue: list[tuple[float, int]] = [(0.0, i) for i in range(RUNS)]
+    heapq.heapify(queue)
+    measurements = 0
+    cpu_start = time.process_time()
+    wall_start = time.perf_counter()
+    while queue:
+        now, index = heapq.heappop(queue)
+        run = runs[index]
+        settled = driver.settle(run, now)
+        measurements += len(settled.measurements)
+        if not run.status.phase.completed and settled.requeue_at is not None:
+            heapq.heappush(queue, (settled.requeue_at, index))
+    cpu = time.process_time() - cpu_start
+    wall = time.perf_counter() - wall_start
+    phases: dict[str, int] = {}
+    for run in runs:
+        phases[run.status.phase.value] = phases.get(run.status.phase.value, 0) + 1
+    rate = measurements / cpu
+    print(f"machine: {machine()}")
+    print(f"runs: {RUNS}  measurements: {measurements}  outcomes: {phases}")
+    print(f"cpu: {cpu:.2f} s  wall: {wall:.2f} s  throughput: {rate:,.0f} measurements/s (one core)")
+    print(f"target: >= {TARGET:,} measurements/s -> {'PASS' if rate >= TARGET else 'FAIL'}")
+    return 0 if rate >= TARGET else 1
+
+
+if __name__ == "__main__":
+    sys.exit(main())

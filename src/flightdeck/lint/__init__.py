@@ -1,0 +1,60 @@
+"""``flightdeck lint``: static checks of AnalysisTemplates and Rollouts before anything runs."""
+
+from __future__ import annotations
+
+from collections.abc import Iterable
+from pathlib import Path
+
+from flightdeck.kube.manifest import Manifest, ManifestError, iter_manifest_files, load_file
+from flightdeck.kube.objects import OTHER_KNOWN_KINDS, AnalysisTemplate, ObjectSet, Rollout, build, problems_of
+from flightdeck.kube.schema import KINDS
+from flightdeck.lint.diagnostics import Diagnostic, Severity, at
+
+
+def lint_paths(paths: Iterable[str | Path]) -> list[Diagnostic]:
+    """Every diagnostic for the manifests under ``paths``, in file and line order."""
+    from flightdeck.lint.rollouts import lint_rollout
+    from flightdeck.lint.templates import lint_template
+
+    diagnostics: list[Diagnostic] = []
+    manifests: list[Manifest] = []
+    for file in iter_manifest_files(paths):
+        try:
+            manifests.extend(load_file(file))
+        except ManifestError as exc:
+            diagnostics.append(Diagnostic(exc.file, exc.line, Severity.ERROR, str(exc).split(": ", 1)[1]))
+    objects = ObjectSet()
+    for manifest in manifests:
+        kind = manifest.kind
+        if not kind:
+            diagnostics.append(at(manifest, (), Severity.ERROR, "a manifest needs apiVersion and kind"))
+            continue
+        if kind not in KINDS:
+            if kind not in OTHER_KNOWN_KINDS:
+                diagnostics.append(
+                    at(manifest, ("kind",), Severity.WARNING, f'unknown kind "{kind}" ({manifest.api_version}): not checked')
+                )
+            objects.others.append(manifest)
+            continue
+        problems = problems_of(manifest)
+        for problem in problems:
+            text = str(problem)
+            message = text.split(": ", 1)[1] if ": " in text else text
+            diagnostics.append(Diagnostic(problem.file, problem.line, Severity.ERROR, message))
+        if problems:
+            continue
+        typed = build(manifest)
+        if isinstance(typed, AnalysisTemplate):
+            objects.templates.append(typed)
+        elif isinstance(typed, Rollout):
+            objects.rollouts.append(typed)
+    for template in objects.templates:
+        diagnostics.extend(lint_template(template))
+    for rollout in objects.rollouts:
+        diagnostics.extend(lint_rollout(rollout, objects))
+    order = {str(f): i for i, f in enumerate(dict.fromkeys(m.source.file for m in manifests))}
+    diagnostics.sort(key=lambda d: (order.get(d.file, -1), d.line))
+    return diagnostics
+
+
+__all__ = ["Diagnostic", "Severity", "lint_paths"]

@@ -1,0 +1,1 @@
+"""Simulation: traffic and fault models, scenarios, the demo."""
