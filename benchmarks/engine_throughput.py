@@ -17,18 +17,20 @@ from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1] / "src"))
 
-from flightdeck.analysis.driver import AnalysisDriver  # noqa: E402
-from flightdeck.analysis.evaluate import ConditionError, evaluate_result  # noqa: E402
-from flightdeck.analysis.factory import new_run  # noqa: E402
-from flightdeck.analysis.reconcile import FinishedMeasurement, MeasurementTask  # noqa: E402
-from flightdeck.analysis.types import AnalysisRun, Argument, Measurement, Phase  # noqa: E402
-from flightdeck.expr import Float64Slice  # noqa: E402
-from flightdeck.kube.objects import load_objects  # noqa: E402
-from flightdeck.util.gofmt import format_float  # noqa: E402
+from flightdeck.analysis.driver import AnalysisDriver
+from flightdeck.analysis.evaluate import ConditionError, evaluate_result
+from flightdeck.analysis.factory import new_run
+from flightdeck.analysis.reconcile import FinishedMeasurement, MeasurementTask
+from flightdeck.analysis.types import AnalysisRun, Argument, Measurement, Phase
+from flightdeck.expr import Float64Slice
+from flightdeck.kube.objects import load_objects
+from flightdeck.util.gofmt import format_float
 
 RUNS = 10_000
 TARGET = 100_000
-TEMPLATE = Path(__file__).resolve().parents[2] / "shared/challenge/expert-solved/hotrod/analysis-template.yaml"
+TEMPLATE = (
+    Path(__file__).resolve().parents[2] / "shared/challenge/expert-solved/hotrod/analysis-template.yaml"
+)
 
 
 def machine() -> str:

@@ -48,7 +48,9 @@ class Script:
         return {k: len(v) for k, v in self._outcomes.items() if v}
 
 
-def drive(run: AnalysisRun, script: Script, *, until: float = 3600.0, terminate_at: float | None = None) -> float:
+def drive(
+    run: AnalysisRun, script: Script, *, until: float = 3600.0, terminate_at: float | None = None
+) -> float:
     """Run on the virtual clock from t=0; returns the completion time."""
     driver = AnalysisDriver(script)
     now = 0.0
@@ -59,7 +61,11 @@ def drive(run: AnalysisRun, script: Script, *, until: float = 3600.0, terminate_
         if run.status.phase.completed:
             return now
         next_time = settled.requeue_at
-        if terminate_at is not None and now < terminate_at and (next_time is None or next_time > terminate_at):
+        if (
+            terminate_at is not None
+            and now < terminate_at
+            and (next_time is None or next_time > terminate_at)
+        ):
             next_time = terminate_at
         if next_time is None:
             return now

@@ -24,7 +24,9 @@ def test_substitutes_into_every_field_and_trims_spaces() -> None:
         interval="{{ args.interval }}",
         provider={"prometheus": {"query": 'up{ns="{{args.ns}}"}'}},
     )
-    resolved = resolve_metric(m, [Argument("count", "3"), Argument("interval", "10s"), Argument("ns", "hotrod")])
+    resolved = resolve_metric(
+        m, [Argument("count", "3"), Argument("interval", "10s"), Argument("ns", "hotrod")]
+    )
     assert resolved.count == 3
     assert resolved.interval == "10s"
     assert resolved.provider["prometheus"]["query"] == 'up{ns="hotrod"}'
@@ -38,7 +40,9 @@ def test_values_are_escaped_like_go_quote() -> None:
 
 def test_last_unresolved_tag_in_json_order_is_reported() -> None:
     # Argo's TestResolveMetricArgsUnableToSubstitute: successCondition precedes provider.
-    m = metric(successCondition="{{args.does-not-exist}}", provider={"prometheus": {"query": "{{args.metric-name}}"}})
+    m = metric(
+        successCondition="{{args.does-not-exist}}", provider={"prometheus": {"query": "{{args.metric-name}}"}}
+    )
     with pytest.raises(ArgumentError, match=r"^failed to resolve \{\{args.metric-name\}\}$"):
         resolve_metric(m, [])
 
@@ -55,18 +59,24 @@ def test_unclosed_tag() -> None:
 
 def test_valueless_arg_is_an_error_even_if_unused() -> None:
     with pytest.raises(ArgumentError, match='argument "unused" was not supplied'):
-        resolve_metric(metric(provider={"prometheus": {"query": "{{args.x}}"}}), [Argument("x", "1"), Argument("unused")])
+        resolve_metric(
+            metric(provider={"prometheus": {"query": "{{args.x}}"}}), [Argument("x", "1"), Argument("unused")]
+        )
 
 
 def test_merge_args_overrides_and_requires_values() -> None:
-    merged = merge_args([Argument("a", "new"), Argument("undeclared", "x")], [Argument("a", "old"), Argument("b", "2")])
+    merged = merge_args(
+        [Argument("a", "new"), Argument("undeclared", "x")], [Argument("a", "old"), Argument("b", "2")]
+    )
     assert merged == [Argument("a", "new"), Argument("b", "2")]
     with pytest.raises(ArgumentError, match=r"^args.b was not resolved$"):
         merge_args([], [Argument("b")])
 
 
 def test_flatten_args_conflict() -> None:
-    with pytest.raises(ArgumentError, match="Argument `a` specified multiple times with different values: '1', '2'"):
+    with pytest.raises(
+        ArgumentError, match="Argument `a` specified multiple times with different values: '1', '2'"
+    ):
         flatten_args([[Argument("a", "1")], [Argument("a", "2")]])
     assert flatten_args([[Argument("a")], [Argument("a", "2")]]) == [Argument("a", "2")]
 
@@ -85,7 +95,10 @@ def test_rollout_args() -> None:
             {"name": "missing", "valueFrom": {"fieldRef": {"fieldPath": "metadata.labels['nope']"}}},
             {"name": "canary", "valueFrom": {"podTemplateHashValue": "Latest"}},
             {"name": "stable", "valueFrom": {"podTemplateHashValue": "Stable"}},
-            {"name": "version", "valueFrom": {"fieldRef": {"fieldPath": "spec.template.metadata.labels.version"}}},
+            {
+                "name": "version",
+                "valueFrom": {"fieldRef": {"fieldPath": "spec.template.metadata.labels.version"}},
+            },
             {"name": "replicas", "valueFrom": {"fieldRef": {"fieldPath": "spec.replicas"}}},
             {"name": "w", "valueFrom": {"fieldRef": {"fieldPath": "spec.weights[1]"}}},
             {"name": "plain", "value": "v"},
@@ -119,7 +132,12 @@ def test_rollout_args() -> None:
 )
 def test_rollout_arg_errors(path: str, message: str) -> None:
     with pytest.raises(ArgumentError) as info:
-        build_rollout_args([{"name": "a", "valueFrom": {"fieldRef": {"fieldPath": path}}}], ROLLOUT, stable_hash="", latest_hash="")
+        build_rollout_args(
+            [{"name": "a", "valueFrom": {"fieldRef": {"fieldPath": path}}}],
+            ROLLOUT,
+            stable_hash="",
+            latest_hash="",
+        )
     assert str(info.value) == message
 
 
@@ -127,7 +145,7 @@ def test_secret_store_texts() -> None:
     store = SecretStore()
     store.add("default", "creds", {"token": "s3cr3t"})
     assert store("default", "creds", "token") == "s3cr3t"
-    with pytest.raises(ArgumentError, match='^secrets "x" not found$'):
+    with pytest.raises(ArgumentError, match=r'^secrets "x" not found$'):
         store("default", "x", "token")
-    with pytest.raises(ArgumentError, match="^key 'k' does not exist in secret 'creds'$"):
+    with pytest.raises(ArgumentError, match=r"^key 'k' does not exist in secret 'creds'$"):
         store("default", "creds", "k")

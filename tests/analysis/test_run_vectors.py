@@ -18,7 +18,9 @@ def _m(**fields: Any) -> dict[str, Any]:
 
 
 # (id, metrics, spec extras, outcomes, expected metric phases, run phase, run message, measurement times)
-VECTORS: list[tuple[str, list[dict[str, Any]], dict[str, Any], dict[str, list[Any]], dict[str, Phase], Phase, str]] = [
+VECTORS: list[
+    tuple[str, list[dict[str, Any]], dict[str, Any], dict[str, list[Any]], dict[str, Phase], Phase, str]
+] = [
     ("A1", [_m()], {}, {M: ["S"]}, {M: Phase.SUCCESSFUL}, Phase.SUCCESSFUL, ""),
     ("A2", [_m(count=0)], {}, {M: ["S"]}, {M: Phase.SUCCESSFUL}, Phase.SUCCESSFUL, ""),
     (
@@ -279,7 +281,11 @@ def test_a20_sibling_completes_on_follow_up_pass() -> None:
     second = reconcile(run, 60.0, finished)
     a_result, b_result = second.status.result("a"), second.status.result("b")
     assert a_result is not None and b_result is not None
-    assert (second.status.phase, a_result.phase, b_result.phase) == (Phase.RUNNING, Phase.RUNNING, Phase.FAILED)
+    assert (second.status.phase, a_result.phase, b_result.phase) == (
+        Phase.RUNNING,
+        Phase.RUNNING,
+        Phase.FAILED,
+    )
     run.status = second.status
     third = reconcile(run, 60.0)
     assert third.status.phase is Phase.FAILED
@@ -338,7 +344,13 @@ def test_a25_terminated_before_count_reached() -> None:
     ("metrics", "spec", "message"),
     [
         pytest.param(
-            [{"name": "m", "successCondition": "{{args.does-not-exist}}", "provider": {"prometheus": {"query": "{{args.metric-name}}"}}}],
+            [
+                {
+                    "name": "m",
+                    "successCondition": "{{args.does-not-exist}}",
+                    "provider": {"prometheus": {"query": "{{args.metric-name}}"}},
+                }
+            ],
             {},
             "Unable to resolve metric arguments: failed to resolve {{args.metric-name}}",
             id="A26",
@@ -412,7 +424,9 @@ def test_a25_terminated_before_count_reached() -> None:
         ),
     ],
 )
-def test_run_errors_before_measuring(metrics: list[dict[str, Any]], spec: dict[str, Any], message: str) -> None:
+def test_run_errors_before_measuring(
+    metrics: list[dict[str, Any]], spec: dict[str, Any], message: str
+) -> None:
     run = make_run(metrics, **spec)
     drive(run, Script({}))
     assert (run.status.phase, run.status.message) == (Phase.ERROR, message)
@@ -421,7 +435,10 @@ def test_run_errors_before_measuring(metrics: list[dict[str, Any]], spec: dict[s
 def test_a30_nan_with_both_conditions_is_inconclusive() -> None:
     run = make_run([_m()])
     drive(run, Script({M: ["I"]}))
-    assert run.status.message == 'Metric "m" assessed Inconclusive due to inconclusive (1) > inconclusiveLimit (0)'
+    assert (
+        run.status.message
+        == 'Metric "m" assessed Inconclusive due to inconclusive (1) > inconclusiveLimit (0)'
+    )
 
 
 def test_a31_measurement_retention_keeps_last_two() -> None:

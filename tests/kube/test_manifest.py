@@ -1,5 +1,6 @@
 from __future__ import annotations
 
+import contextlib
 from pathlib import Path
 
 import pytest
@@ -56,7 +57,13 @@ def test_invalid_duration_names_file_line_and_path(tmp_path: Path) -> None:
 
 
 def test_multi_document_and_directories(tmp_path: Path) -> None:
-    write(tmp_path, "a.yaml", TEMPLATE.replace('"10"', "10s") + "---\n---\n" + TEMPLATE.replace("name: t", "name: u").replace('"10"', "1m"))
+    write(
+        tmp_path,
+        "a.yaml",
+        TEMPLATE.replace('"10"', "10s")
+        + "---\n---\n"
+        + TEMPLATE.replace("name: t", "name: u").replace('"10"', "1m"),
+    )
     write(tmp_path, "sub/b.yml", "apiVersion: v1\nkind: Service\nmetadata: {name: s}\n")
     write(tmp_path, ".hidden/c.yaml", "not: [valid")
     objects = load_objects([tmp_path])
@@ -79,7 +86,9 @@ def test_yaml_errors(text: str, expected: str) -> None:
 
 
 def test_schema_errors_are_all_reported(tmp_path: Path) -> None:
-    text = TEMPLATE.replace("      interval: 10s\n", "      intervall: 10s\n      count: [1]\n").replace('"10"', "10s")
+    text = TEMPLATE.replace("      interval: 10s\n", "      intervall: 10s\n      count: [1]\n").replace(
+        '"10"', "10s"
+    )
     path = write(tmp_path, "t.yaml", text)
     with pytest.raises(ManifestErrors) as info:
         load_objects([path])
@@ -111,7 +120,5 @@ def test_seed_manifests_load() -> None:
 @settings(max_examples=200, deadline=None)
 @given(st.text(max_size=200))
 def test_loader_never_crashes(text: str) -> None:
-    try:
+    with contextlib.suppress(ManifestError):
         load_text(text, "fuzz.yaml")
-    except ManifestError:
-        pass

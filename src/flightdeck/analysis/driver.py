@@ -94,7 +94,9 @@ class AnalysisDriver:
         self._secrets = secrets
         self._on_measurement = on_measurement
 
-    def _run_tasks(self, tasks: Sequence[MeasurementTask], run: AnalysisRun, now: float) -> list[FinishedMeasurement]:
+    def _run_tasks(
+        self, tasks: Sequence[MeasurementTask], run: AnalysisRun, now: float
+    ) -> list[FinishedMeasurement]:
         if self._executor is None or len(tasks) < 2:
             return [self._measure(t, run, now) for t in tasks]
         futures = [self._executor.submit(self._measure, t, run, now) for t in tasks]

@@ -59,4 +59,6 @@ def new_run(
         dry_run=rules_dry,
         measurement_retention=rules_retention,
     )
-    return AnalysisRun(name=name, namespace=namespace, spec=spec, labels=dict(labels or {}), created_at=created_at)
+    return AnalysisRun(
+        name=name, namespace=namespace, spec=spec, labels=dict(labels or {}), created_at=created_at
+    )

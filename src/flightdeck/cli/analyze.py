@@ -41,14 +41,30 @@ def register(subparsers: argparse._SubParsersAction[argparse.ArgumentParser]) ->
     parser.add_argument("template", metavar="TEMPLATE", help="a file or directory with the AnalysisTemplate")
     parser.add_argument("--template-name", metavar="NAME", help="which template, when TEMPLATE holds several")
     parser.add_argument(
-        "--prometheus", metavar="URL", help="Prometheus address for every prometheus metric (overrides `address`)"
+        "--prometheus",
+        metavar="URL",
+        help="Prometheus address for every prometheus metric (overrides `address`)",
     )
     parser.add_argument(
-        "--arg", action="append", default=[], metavar="NAME=VALUE", help="value of a template argument (repeatable)"
+        "--arg",
+        action="append",
+        default=[],
+        metavar="NAME=VALUE",
+        help="value of a template argument (repeatable)",
     )
-    parser.add_argument("--namespace", "-n", help="namespace of the run (default: the template's, else default)")
-    parser.add_argument("--secrets", action="append", default=[], metavar="PATH", help="Secret manifests for secretKeyRef args")
-    parser.add_argument("--once", action="store_true", help="take one measurement of every metric now and exit")
+    parser.add_argument(
+        "--namespace", "-n", help="namespace of the run (default: the template's, else default)"
+    )
+    parser.add_argument(
+        "--secrets",
+        action="append",
+        default=[],
+        metavar="PATH",
+        help="Secret manifests for secretKeyRef args",
+    )
+    parser.add_argument(
+        "--once", action="store_true", help="take one measurement of every metric now and exit"
+    )
     parser.add_argument("--output", "-o", choices=("text", "json"), default="text")
     parser.set_defaults(func=run_command)
 
@@ -73,10 +89,14 @@ def _pick_template(path: str, name: str | None) -> AnalysisTemplate:
         templates = [t for t in templates if t.name == name]
     if not templates:
         what = f"named {name!r} " if name else ""
-        raise UserError(f"{path}: no AnalysisTemplate or ClusterAnalysisTemplate {what}found", EXIT_INVALID_INPUT)
+        raise UserError(
+            f"{path}: no AnalysisTemplate or ClusterAnalysisTemplate {what}found", EXIT_INVALID_INPUT
+        )
     if len(templates) > 1:
         names = ", ".join(t.name for t in templates)
-        raise UserError(f"{path}: several templates ({names}); choose one with --template-name", EXIT_INVALID_INPUT)
+        raise UserError(
+            f"{path}: several templates ({names}); choose one with --template-name", EXIT_INVALID_INPUT
+        )
     return templates[0]
 
 
@@ -152,7 +172,9 @@ class TextReport:
                 f"  [✔ {result.successful} ✖ {result.failed} ? {result.inconclusive} ⚠ {result.error}]"
                 f" metric {result.phase.value}"
             )
-        self._print(f"+{elapsed:5.0f}s  {item.metric_name:<{self.width}}  {m.phase.value:<12} {detail}{progress}")
+        self._print(
+            f"+{elapsed:5.0f}s  {item.metric_name:<{self.width}}  {m.phase.value:<12} {detail}{progress}"
+        )
 
     def waiting(self, run: AnalysisRun, seconds: float) -> None:
         if seconds >= 5:

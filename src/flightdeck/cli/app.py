@@ -13,7 +13,9 @@ def register(subparsers: argparse._SubParsersAction[argparse.ArgumentParser]) ->
     parser = subparsers.add_parser("app", help="run a built-in workload (hotrod, loadgen)")
     apps = parser.add_subparsers(dest="app", metavar="APP", required=True)
     hotrod = apps.add_parser(
-        "hotrod", help="HotROD, Jaeger's demo app (all|frontend|customer|driver|route)", description=hotrod_app.__doc__
+        "hotrod",
+        help="HotROD, Jaeger's demo app (all|frontend|customer|driver|route)",
+        description=hotrod_app.__doc__,
     )
     add_hotrod_arguments(hotrod)
     hotrod.set_defaults(func=hotrod_app.run)

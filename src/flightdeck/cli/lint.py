@@ -29,7 +29,13 @@ def run_command(ns: argparse.Namespace) -> int:
         print(
             json.dumps(
                 [
-                    {"file": d.file, "line": d.line, "severity": d.severity.value, "path": d.path, "message": d.message}
+                    {
+                        "file": d.file,
+                        "line": d.line,
+                        "severity": d.severity.value,
+                        "path": d.path,
+                        "message": d.message,
+                    }
                     for d in diagnostics
                 ],
                 indent=2,

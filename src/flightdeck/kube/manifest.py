@@ -137,9 +137,7 @@ def load_text(text: str, file: str = "<string>") -> list[Manifest]:
             if data is None:
                 continue
             if not isinstance(data, dict):
-                raise ManifestError(
-                    file, line, f"a manifest must be a mapping, got {type(data).__name__}"
-                )
+                raise ManifestError(file, line, f"a manifest must be a mapping, got {type(data).__name__}")
             manifests.append(Manifest(data, Source(file, line, lines)))
     except yaml.MarkedYAMLError as exc:
         mark = exc.problem_mark or exc.context_mark
@@ -170,8 +168,10 @@ def iter_manifest_files(paths: Iterable[str | Path]) -> Iterator[Path]:
         path = Path(raw)
         if path.is_dir():
             for child in sorted(path.rglob("*")):
-                if child.is_file() and child.suffix in MANIFEST_SUFFIXES and not any(
-                    part.startswith(".") for part in child.relative_to(path).parts
+                if (
+                    child.is_file()
+                    and child.suffix in MANIFEST_SUFFIXES
+                    and not any(part.startswith(".") for part in child.relative_to(path).parts)
                 ):
                     yield child
         else:

@@ -132,7 +132,9 @@ class ObjectSet:
     rollouts: list[Rollout] = dataclasses.field(default_factory=list)
     others: list[Manifest] = dataclasses.field(default_factory=list)
 
-    def find_template(self, name: str, *, cluster: bool = False, namespace: str = "") -> AnalysisTemplate | None:
+    def find_template(
+        self, name: str, *, cluster: bool = False, namespace: str = ""
+    ) -> AnalysisTemplate | None:
         for template in self.templates:
             if template.name != name or template.cluster_scoped != cluster:
                 continue
@@ -167,7 +169,9 @@ def build(manifest: Manifest) -> AnalysisTemplate | AnalysisRunObject | Rollout 
         spec = AnalysisRunSpec.from_dict(manifest.obj.get("spec") or {})
         return AnalysisTemplate(kind, manifest.name, namespace, spec, manifest)
     if kind == "AnalysisRun":
-        return AnalysisRunObject(manifest.name, namespace, AnalysisRunSpec.from_dict(manifest.obj["spec"]), manifest)
+        return AnalysisRunObject(
+            manifest.name, namespace, AnalysisRunSpec.from_dict(manifest.obj["spec"]), manifest
+        )
     if kind == "Rollout":
         return Rollout(manifest.name, namespace, manifest)
     return None

@@ -103,9 +103,15 @@ class GoDuration(Schema):
 
 class IntOrString(Schema):
     def check(self, value: Any, path: PathKey, out: list[Problem]) -> None:
-        if value is None or isinstance(value, str) or (isinstance(value, int) and not isinstance(value, bool)):
+        if (
+            value is None
+            or isinstance(value, str)
+            or (isinstance(value, int) and not isinstance(value, bool))
+        ):
             return
-        out.append(Problem(path, f"expected integer or string, got {_type_name(value)} {_show(value)}".rstrip()))
+        out.append(
+            Problem(path, f"expected integer or string, got {_type_name(value)} {_show(value)}".rstrip())
+        )
 
 
 class Obj(Schema):
@@ -406,7 +412,9 @@ class KindInfo:
 
 KINDS: Mapping[str, KindInfo] = {
     "AnalysisTemplate": KindInfo(("argoproj.io/v1alpha1",), _object(ANALYSIS_TEMPLATE_SPEC)),
-    "ClusterAnalysisTemplate": KindInfo(("argoproj.io/v1alpha1",), _object(ANALYSIS_TEMPLATE_SPEC), namespaced=False),
+    "ClusterAnalysisTemplate": KindInfo(
+        ("argoproj.io/v1alpha1",), _object(ANALYSIS_TEMPLATE_SPEC), namespaced=False
+    ),
     "AnalysisRun": KindInfo(("argoproj.io/v1alpha1",), _object(ANALYSIS_RUN_SPEC)),
     "Rollout": KindInfo(("argoproj.io/v1alpha1",), _object(ROLLOUT_SPEC)),
 }

@@ -6,7 +6,14 @@ from collections.abc import Iterable
 from pathlib import Path
 
 from flightdeck.kube.manifest import Manifest, ManifestError, iter_manifest_files, load_file
-from flightdeck.kube.objects import OTHER_KNOWN_KINDS, AnalysisTemplate, ObjectSet, Rollout, build, problems_of
+from flightdeck.kube.objects import (
+    OTHER_KNOWN_KINDS,
+    AnalysisTemplate,
+    ObjectSet,
+    Rollout,
+    build,
+    problems_of,
+)
 from flightdeck.kube.schema import KINDS
 from flightdeck.lint.diagnostics import Diagnostic, Severity, at
 
@@ -32,7 +39,12 @@ def lint_paths(paths: Iterable[str | Path]) -> list[Diagnostic]:
         if kind not in KINDS:
             if kind not in OTHER_KNOWN_KINDS:
                 diagnostics.append(
-                    at(manifest, ("kind",), Severity.WARNING, f'unknown kind "{kind}" ({manifest.api_version}): not checked')
+                    at(
+                        manifest,
+                        ("kind",),
+                        Severity.WARNING,
+                        f'unknown kind "{kind}" ({manifest.api_version}): not checked',
+                    )
                 )
             objects.others.append(manifest)
             continue

@@ -9,7 +9,9 @@ from flightdeck.expr import ast as expr_ast
 from flightdeck.expr.parser import parse as parse_expr
 
 # Built-ins that cope with an empty result (or test for it) before anything indexes into it.
-_GUARDS = frozenset({"len", "all", "any", "none", "one", "filter", "count", "first", "last", "isNil", "default"})
+_GUARDS = frozenset(
+    {"len", "all", "any", "none", "one", "filter", "count", "first", "last", "isNil", "default"}
+)
 
 
 def sample_result(result_type: str) -> Any:
@@ -56,7 +58,9 @@ def indexes_result_unguarded(source: str) -> bool:
         return False
     nodes = _walk(root)
     indexes = any(
-        isinstance(n, expr_ast.MemberNode) and _is_result(n.node) and not isinstance(n.property, expr_ast.StringNode)
+        isinstance(n, expr_ast.MemberNode)
+        and _is_result(n.node)
+        and not isinstance(n.property, expr_ast.StringNode)
         for n in nodes
     )
     if not indexes:

@@ -27,7 +27,9 @@ class Diagnostic:
         return f"{where}: {self.severity.value}: {field}{self.message}"
 
 
-def at(manifest: Manifest, path: PathKey, severity: Severity, message: str, *, show_path: bool = True) -> Diagnostic:
+def at(
+    manifest: Manifest, path: PathKey, severity: Severity, message: str, *, show_path: bool = True
+) -> Diagnostic:
     return Diagnostic(
         manifest.source.file,
         manifest.source.line_of(path),

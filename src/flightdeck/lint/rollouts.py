@@ -40,9 +40,17 @@ def _templates_of(
 def lint_rollout(rollout: Rollout, objects: ObjectSet) -> list[Diagnostic]:
     out: list[Diagnostic] = []
     manifest = rollout.manifest
-    if not rollout.canary and (rollout.obj.get("spec") or {}).get("strategy", {}).get("blueGreen") is not None:
+    if (
+        not rollout.canary
+        and (rollout.obj.get("spec") or {}).get("strategy", {}).get("blueGreen") is not None
+    ):
         out.append(
-            at(manifest, ("spec", "strategy", "blueGreen"), Severity.WARNING, "blueGreen is not run by flightdeck yet")
+            at(
+                manifest,
+                ("spec", "strategy", "blueGreen"),
+                Severity.WARNING,
+                "blueGreen is not run by flightdeck yet",
+            )
         )
     has_step_analysis = False
     traffic_checked = False
@@ -107,7 +115,7 @@ def lint_rollout(rollout: Rollout, objects: ObjectSet) -> list[Diagnostic]:
                 "the canary analysis has no minimum-traffic check: a canary that receives no requests has no "
                 "errors and no slow requests, so its checks cannot fail for the right reason and an untested "
                 "canary can be promoted (or every query returns no data and the run ends Error). Add a metric "
-                'such as traffic-detection: sum(rate(<requests>{<canary pods>}[2m])) with successCondition '
+                "such as traffic-detection: sum(rate(<requests>{<canary pods>}[2m])) with successCondition "
                 '"result[0] >= 0.05"',
             )
         )

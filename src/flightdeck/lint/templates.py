@@ -57,7 +57,9 @@ def lint_template(template: AnalysisTemplate) -> list[Diagnostic]:
     for index, metric in enumerate(template.spec.metrics):
         base: PathKey = ("spec", "metrics", index)
         if metric.name in seen:
-            out.append(at(manifest, (*base, "name"), Severity.ERROR, f"duplicate metric name '{metric.name}'"))
+            out.append(
+                at(manifest, (*base, "name"), Severity.ERROR, f"duplicate metric name '{metric.name}'")
+            )
         seen[metric.name] = index
         out.extend(_tags(template, metric, base, declared))
         problem = metric_problem(_stand_in_metric(metric, values))
@@ -78,7 +80,9 @@ def _tags(template: AnalysisTemplate, metric: Metric, base: PathKey, declared: s
     names = ", ".join(sorted(declared)) or "none"
     for path, text in _strings(dict(metric.raw), base):
         if "{{" in text and "}}" not in text[text.index("{{") :]:
-            out.append(at(template.manifest, path, Severity.ERROR, 'unclosed "{{": Argo cannot substitute arguments'))
+            out.append(
+                at(template.manifest, path, Severity.ERROR, 'unclosed "{{": Argo cannot substitute arguments')
+            )
             continue
         for match in _ANY_TAG.finditer(text):
             tag = match.group(0)
@@ -107,7 +111,9 @@ def _tags(template: AnalysisTemplate, metric: Metric, base: PathKey, declared: s
     return out
 
 
-def _provider(template: AnalysisTemplate, metric: Metric, base: PathKey, values: Mapping[str, str]) -> list[Diagnostic]:
+def _provider(
+    template: AnalysisTemplate, metric: Metric, base: PathKey, values: Mapping[str, str]
+) -> list[Diagnostic]:
     out: list[Diagnostic] = []
     manifest = template.manifest
     kind = metric.provider_type
@@ -129,7 +135,12 @@ def _provider(template: AnalysisTemplate, metric: Metric, base: PathKey, values:
         analysed = promql.analyse(query, values)
         if isinstance(analysed, str):
             out.append(
-                at(manifest, (*base, "provider", "prometheus", "query"), Severity.ERROR, f"invalid PromQL: {analysed}")
+                at(
+                    manifest,
+                    (*base, "provider", "prometheus", "query"),
+                    Severity.ERROR,
+                    f"invalid PromQL: {analysed}",
+                )
             )
         else:
             shape = analysed
@@ -174,7 +185,7 @@ def _prometheus_traps(
                         f'"{source}" indexes the result without a guard against an empty result: when the query '
                         "returns no data (no traffic yet, a label that does not match), every measurement is an "
                         "Error and the metric ends Error after consecutiveErrorLimit+1 = "
-                        f"{limit + 1} measurements with: Metric \"{metric.name}\" assessed Error due to "
+                        f'{limit + 1} measurements with: Metric "{metric.name}" assessed Error due to '
                         f"consecutiveErrors ({limit + 1}) > consecutiveErrorLimit ({limit}): "
                         '"Error Message: reflect: slice index out of range". Guard it, e.g. '
                         f'"len(result) > 0 && {source}", and check for traffic in a separate metric',
@@ -203,5 +214,7 @@ def is_traffic_check(metric: Metric, values: Mapping[str, str]) -> bool:
     shape = promql.analyse(query, values)
     if isinstance(shape, str) or shape.is_ratio:
         return False
-    threshold = conditions.minimum_check_threshold(metric.success_condition) if metric.success_condition else None
+    threshold = (
+        conditions.minimum_check_threshold(metric.success_condition) if metric.success_condition else None
+    )
     return threshold is not None

@@ -49,7 +49,8 @@ def publish(exporter: MetricsExporter, pods: list[PodTraffic]) -> None:
         exporter.grow("hotrod_requests_total", {**common, "endpoint": "/dispatch", "error": "false"}, ok)
         exporter.grow("hotrod_requests_total", {**common, "endpoint": "/dispatch", "error": "true"}, bad)
         shares = {
-            float(le): lognormal_cdf(le, pod.median_latency_ms, pod.p95_latency_ms) for le in SPANMETRICS_BUCKETS_MS
+            float(le): lognormal_cdf(le, pod.median_latency_ms, pod.p95_latency_ms)
+            for le in SPANMETRICS_BUCKETS_MS
         }
         mean = pod.median_latency_ms * math.exp(
             0.5 * (math.log(pod.p95_latency_ms / pod.median_latency_ms) / 1.6448536269514722) ** 2

@@ -143,9 +143,10 @@ class MetricsExporter:
 
     @property
     def address(self) -> str:
-        assert self._server is not None
-        host, port = self._server.server_address[:2]
-        return f"{host}:{port}"
+        if self._server is None:
+            raise RuntimeError("the exporter is not started")
+        port = self._server.server_address[1]
+        return f"127.0.0.1:{port}"
 
     def stop(self) -> None:
         if self._server is not None:

@@ -1,5 +1,8 @@
 """Metric providers, registered by the name used under ``provider:`` in a metric."""
 
+# Importing a provider module registers it under its YAML name.
+from flightdeck.analysis.providers import prometheus as prometheus
+from flightdeck.analysis.providers import web as web
 from flightdeck.analysis.providers.base import (
     MeasureContext,
     Provider,

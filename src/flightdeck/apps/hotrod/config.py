@@ -13,7 +13,8 @@ from flightdeck.kube.durations import DurationError, parse_go_duration
 
 SERVICES = ("all", "frontend", "customer", "driver", "route")
 DEFAULT_VERSION = "1.76.0"
-DEFAULT_MYSQL_DELAY = 0.300  # seconds; the standard deviation stays 1/10 of this default even when -D changes it
+# seconds; the standard deviation stays 1/10 of this default even when -D changes the mean
+DEFAULT_MYSQL_DELAY = 0.300
 
 
 @dataclass(frozen=True)
@@ -54,19 +55,33 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     """The original's flags (same short forms and defaults) plus flightdeck's version, fault and scale flags."""
     parser.add_argument("service", choices=SERVICES, metavar="{all,frontend,customer,driver,route}")
     parser.add_argument("-x", "--otel-exporter", default="otlp", help="OpenTelemetry exporter (otlp|stdout)")
-    parser.add_argument("-D", "--fix-db-query-delay", default="300ms", help="Average latency of MySQL DB query")
     parser.add_argument(
-        "-M", "--fix-disable-db-conn-mutex", action="store_true", help="Disables the mutex guarding db connection"
+        "-D", "--fix-db-query-delay", default="300ms", help="Average latency of MySQL DB query"
     )
-    parser.add_argument("-W", "--fix-route-worker-pool-size", type=int, default=3, help="Default worker pool size")
+    parser.add_argument(
+        "-M",
+        "--fix-disable-db-conn-mutex",
+        action="store_true",
+        help="Disables the mutex guarding db connection",
+    )
+    parser.add_argument(
+        "-W", "--fix-route-worker-pool-size", type=int, default=3, help="Default worker pool size"
+    )
     for name, port, short in (("customer", 8081, "-c"), ("driver", 8082, "-d"), ("frontend", 8080, "-f")):
-        parser.add_argument(f"--{name}-service-hostname", default="0.0.0.0", help=f"Hostname for {name} service")
-        parser.add_argument(short, f"--{name}-service-port", type=int, default=port, help=f"Port for {name} service")
+        parser.add_argument(
+            f"--{name}-service-hostname", default="0.0.0.0", help=f"Hostname for {name} service"
+        )
+        parser.add_argument(
+            short, f"--{name}-service-port", type=int, default=port, help=f"Port for {name} service"
+        )
     parser.add_argument("--route-service-hostname", default="0.0.0.0", help="Hostname for routing service")
     parser.add_argument("-r", "--route-service-port", type=int, default=8083, help="Port for routing service")
     parser.add_argument("-b", "--basepath", default="", help='Basepath for frontend service(default "/")')
     parser.add_argument(
-        "-j", "--jaeger-ui", default="http://localhost:16686", help="Address of Jaeger UI to create [find trace] links"
+        "-j",
+        "--jaeger-ui",
+        default="http://localhost:16686",
+        help="Address of Jaeger UI to create [find trace] links",
     )
     parser.add_argument("-v", "--verbose", action="store_true", help="Enables debug logging")
     parser.add_argument(

@@ -2,10 +2,10 @@
 
 from __future__ import annotations
 
-import random
 import threading
 import time
 from collections.abc import Callable
+from random import Random
 
 
 class Simulator:
@@ -22,7 +22,7 @@ class Simulator:
         sleeper: Callable[[float], None] = time.sleep,
     ) -> None:
         self.scale = scale
-        self._rng = random.Random(seed)
+        self._rng = Random(seed)
         self._lock = threading.Lock()  # random.Random is not documented as thread-safe
         self._sleeper = sleeper
 
@@ -39,7 +39,7 @@ class Simulator:
             return self._rng.random()
 
     @property
-    def rng(self) -> random.Random:
+    def rng(self) -> Random:
         return self._rng
 
     def sample_delay(self, mean: float, stddev: float) -> float:

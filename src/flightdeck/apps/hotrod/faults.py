@@ -59,7 +59,9 @@ def parse_latency(text: str) -> LatencySpec:
         return LatencySpec("fixed", _seconds("fault latency", text))
     params = [p for p in rest.split(",")]
     if kind == "normal" and len(params) == 2:
-        return LatencySpec("normal", _seconds("fault latency", params[0]), _seconds("fault latency", params[1]))
+        return LatencySpec(
+            "normal", _seconds("fault latency", params[0]), _seconds("fault latency", params[1])
+        )
     if kind == "exponential" and len(params) == 1:
         return LatencySpec("exponential", _seconds("fault latency", params[0]))
     if kind == "uniform" and len(params) == 2:
