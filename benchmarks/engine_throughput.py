@@ -26,7 +26,7 @@ from flightdeck.expr import Float64Slice
 from flightdeck.kube.objects import load_objects
 from flightdeck.util.gofmt import format_float
 
-RUNS = 10_000
+RUNS = int(__import__("os").environ.get("BENCH_RUNS", "10000"))
 TARGET = 100_000
 TEMPLATE = (
     Path(__file__).resolve().parents[2] / "shared/challenge/expert-solved/hotrod/analysis-template.yaml"

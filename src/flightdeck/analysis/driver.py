@@ -60,12 +60,13 @@ def take_measurement(task: MeasurementTask, run: AnalysisRun, now: float) -> Fin
 
 
 def _signature(status: AnalysisRunStatus) -> tuple[object, ...]:
-    """What a pass without new measurements can change: phases, message, start."""
+    """What can make another pass at the same instant differ: the run's phase and message, its
+    start, and which metrics completed (a completed metric can make the run terminate)."""
     return (
         status.phase,
         status.message,
         status.started_at is None,
-        tuple(r.phase for r in status.metric_results),
+        tuple(r.name for r in status.metric_results if r.phase.completed),
     )
 
 
@@ -110,7 +111,7 @@ class AnalysisDriver:
         requeue_at: float | None = None
         for _ in range(MAX_PASSES_PER_INSTANT):
             before = _signature(run.status)
-            result = reconcile(run, now, finished, self._secrets)
+            result = reconcile(run, now, finished, self._secrets, in_place=True)
             run.status = result.status
             events.extend(result.events)
             requeue_at = result.requeue_at
@@ -121,7 +122,9 @@ class AnalysisDriver:
                 finished = self._run_tasks(result.tasks, run, now)
                 taken.extend(finished)
                 continue
-            if not finished and _signature(run.status) == before:
+            # Without new tasks, another pass can only differ if this one changed a phase (a
+            # failed metric makes the run terminate, which completes its siblings).
+            if _signature(run.status) == before:
                 break
             finished = []
         return Settled(taken, events, requeue_at)

@@ -31,7 +31,6 @@ from flightdeck.analysis.types import (
     Measurement,
     Metric,
     MetricResult,
-    MetricRule,
     Phase,
     RunSummary,
 )
@@ -84,14 +83,51 @@ class Reconciled:
 
 
 @dataclasses.dataclass(frozen=True, slots=True)
+class MetricPlan:
+    """A resolved metric with its limits and timings parsed once, so passes do no parsing."""
+
+    metric: Metric
+    index: int
+    name: str
+    failure_limit: int
+    inconclusive_limit: int
+    error_limit: int
+    success_limit: int
+    count: int | None
+    """Argo's EffectiveCount; None is unbounded."""
+    interval: float | None
+    """None when unset or invalid (validation reports invalid ones before any pass)."""
+    has_interval: bool
+    delay: float | None
+    has_delay: bool
+    dry_run: bool
+    retention: int
+
+
+def plan_metric(metric: Metric, index: int = 0, *, dry_run: bool = False, retention: int = 0) -> MetricPlan:
+    return MetricPlan(
+        metric=metric,
+        index=index,
+        name=metric.name,
+        failure_limit=metric.failure_limit,
+        inconclusive_limit=metric.inconclusive_limit,
+        error_limit=metric.consecutive_error_limit,
+        success_limit=metric.consecutive_success_limit,
+        count=metric.effective_count(),
+        interval=_duration_or_none(metric.interval) if metric.interval else None,
+        has_interval=bool(metric.interval),
+        delay=_duration_or_none(metric.initial_delay) if metric.initial_delay else None,
+        has_delay=bool(metric.initial_delay),
+        dry_run=dry_run,
+        retention=retention if retention > 0 else MEASUREMENT_HISTORY_LIMIT,
+    )
+
+
+@dataclasses.dataclass(frozen=True, slots=True)
 class _Prepared:
     """What a run's spec resolves to; derived data, cached on the run between passes."""
 
-    metrics: tuple[Metric, ...]
-    dry_run: frozenset[str]
-    retention: Mapping[str, MetricRule]
-    intervals: Mapping[str, float | None]
-    delays: Mapping[str, float | None]
+    plans: tuple[MetricPlan, ...]
     uses_secrets: bool = False
     error: str = ""
 
@@ -113,36 +149,40 @@ def _prepare(run: AnalysisRun) -> _Prepared:
 
 
 def _prepare_uncached(run: AnalysisRun) -> _Prepared:
-    empty = _Prepared((), frozenset(), {}, {}, {})
     try:
         args = without_secrets(run.spec.args)
         metrics = tuple(resolve_metric(m, args) for m in run.spec.metrics)
     except ArgumentError as exc:
-        return dataclasses.replace(empty, error=f"Unable to resolve metric arguments: {exc}")
+        return _Prepared((), error=f"Unable to resolve metric arguments: {exc}")
     try:
         validate_metrics(metrics)
         dry_run = match_rules(run.spec.dry_run, metrics, "dryRun")
         retention = match_rules(run.spec.measurement_retention, metrics, "measurementRetention")
     except SpecError as exc:
-        return dataclasses.replace(empty, error=f"Analysis spec invalid: {exc}")
+        return _Prepared((), error=f"Analysis spec invalid: {exc}")
+    plans = tuple(
+        plan_metric(
+            m,
+            i,
+            dry_run=m.name in dry_run,
+            retention=retention[m.name].limit if m.name in retention else 0,
+        )
+        for i, m in enumerate(metrics)
+    )
     return _Prepared(
-        metrics=metrics,
-        dry_run=frozenset(dry_run),
-        retention=retention,
-        intervals={m.name: _duration_or_none(m.interval) if m.interval else None for m in metrics},
-        delays={m.name: _duration_or_none(m.initial_delay) if m.initial_delay else None for m in metrics},
+        plans,
         uses_secrets=any(a.value_from and a.value_from.get("secretKeyRef") for a in run.spec.args),
     )
+
+
+_STOPPING = frozenset({Phase.FAILED, Phase.ERROR, Phase.INCONCLUSIVE})
 
 
 def is_terminating(run: AnalysisRun, status: AnalysisRunStatus) -> bool:
     """Argo's IsTerminating: asked to stop, or a non-dry-run metric already Failed/Error/Inconclusive."""
     if run.spec.terminate:
         return True
-    return any(
-        not r.dry_run and r.phase in (Phase.FAILED, Phase.ERROR, Phase.INCONCLUSIVE)
-        for r in status.metric_results
-    )
+    return any(not r.dry_run and r.phase in _STOPPING for r in status.metric_results)
 
 
 def reconcile(
@@ -150,11 +190,14 @@ def reconcile(
     now: float,
     finished: Sequence[FinishedMeasurement] = (),
     secrets: SecretLookup | None = None,
+    *,
+    in_place: bool = False,
 ) -> Reconciled:
-    """One reconcile pass. ``run`` is not modified (but for its derived-data cache)."""
+    """One reconcile pass. ``run`` is not modified (but for its derived-data cache), unless
+    ``in_place`` is set by a caller that replaces ``run.status`` with the result anyway."""
     if run.status.phase.completed:
         return Reconciled(run.status, [], None, [])
-    status = run.status.copy()
+    status = run.status if in_place else run.status.copy()
     events: list[Event] = []
     prepared = _prepare(run)
     if prepared.error:
@@ -174,10 +217,11 @@ def reconcile(
         redact = tuple(v for v in secret_values if v)
 
     started_before = status.started_at
+    results = {r.name: r for r in status.metric_results}
     for item in finished:
-        _apply(status, item, now, prepared.dry_run)
+        _apply(status, results, item, now, prepared)
 
-    phase, message = _assess_run(run, status, prepared, now, events)
+    phase, message = _assess_run(run, status, results, prepared, now, events)
     if phase != status.phase:
         status.phase = phase
         status.message = message
@@ -185,16 +229,15 @@ def reconcile(
             events.append(_completion_event(phase))
             if status.completed_at is None:
                 status.completed_at = now
-    _trim_measurements(status, prepared)
+    _trim_measurements(status, results, prepared)
 
-    tasks: list[MeasurementTask] = []
-    if not status.phase.completed:
-        try:
-            tasks = _due_tasks(run, status, prepared, now, started_before, secret_args, redact)
-        except ArgumentError as exc:
-            return _errored(status, f"Unable to resolve metric arguments: {exc}", events)
-    requeue = None if status.phase.completed else _next_reconcile(status, prepared, now)
-    return Reconciled(status, tasks, requeue, events)
+    if status.phase.completed:
+        return Reconciled(status, [], None, events)
+    try:
+        tasks = _due_tasks(run, status, results, prepared, now, started_before, secret_args, redact)
+    except ArgumentError as exc:
+        return _errored(status, f"Unable to resolve metric arguments: {exc}", events)
+    return Reconciled(status, tasks, _next_reconcile(status, results, prepared, now), events)
 
 
 def _errored(status: AnalysisRunStatus, message: str, events: list[Event]) -> Reconciled:
@@ -212,16 +255,24 @@ def _completion_event(phase: Phase) -> Event:
     )
 
 
-def _apply(status: AnalysisRunStatus, item: FinishedMeasurement, now: float, dry_run: frozenset[str]) -> None:
-    result = status.result(item.metric_name)
+def _apply(
+    status: AnalysisRunStatus,
+    results: dict[str, MetricResult],
+    item: FinishedMeasurement,
+    now: float,
+    prepared: _Prepared,
+) -> None:
+    result = results.get(item.metric_name)
     if result is None:
+        dry = any(p.dry_run for p in prepared.plans if p.name == item.metric_name)
         result = MetricResult(
             name=item.metric_name,
             phase=Phase.RUNNING,
-            dry_run=item.metric_name in dry_run,
+            dry_run=dry,
             metadata=dict(item.metadata) if item.metadata else None,
         )
         status.metric_results.append(result)
+        results[item.metric_name] = result
     measurement = item.measurement
     phase = measurement.phase
     if phase.completed:
@@ -249,25 +300,32 @@ def _apply(status: AnalysisRunStatus, item: FinishedMeasurement, now: float, dry
         result.measurements.append(measurement)
 
 
-def limit_violation(metric: Metric, result: MetricResult) -> tuple[Phase | None, str]:
+def limit_violation(plan: MetricPlan, result: MetricResult) -> tuple[Phase | None, str]:
     """Argo's assessMetricFailureInconclusiveOrError: later checks overwrite earlier ones."""
     phase: Phase | None = None
     reason = ""
-    failure_limit = metric.failure_limit
-    if failure_limit >= 0 and result.failed > failure_limit:
-        phase, reason = Phase.FAILED, f"failed ({result.failed}) > failureLimit ({failure_limit})"
-    inconclusive_limit = metric.inconclusive_limit
-    if result.inconclusive > inconclusive_limit:
+    if plan.failure_limit >= 0 and result.failed > plan.failure_limit:
+        phase, reason = Phase.FAILED, f"failed ({result.failed}) > failureLimit ({plan.failure_limit})"
+    if result.inconclusive > plan.inconclusive_limit:
         phase = Phase.INCONCLUSIVE
-        reason = f"inconclusive ({result.inconclusive}) > inconclusiveLimit ({inconclusive_limit})"
-    error_limit = metric.consecutive_error_limit
-    if result.consecutive_error > error_limit:
+        reason = f"inconclusive ({result.inconclusive}) > inconclusiveLimit ({plan.inconclusive_limit})"
+    if result.consecutive_error > plan.error_limit:
         phase = Phase.ERROR
-        reason = f"consecutiveErrors ({result.consecutive_error}) > consecutiveErrorLimit ({error_limit})"
+        reason = (
+            f"consecutiveErrors ({result.consecutive_error}) > consecutiveErrorLimit ({plan.error_limit})"
+        )
     return phase, reason
 
 
-def assess_metric(metric: Metric, result: MetricResult, terminating: bool) -> Phase:
+def _violated(plan: MetricPlan, result: MetricResult) -> bool:
+    return (
+        (plan.failure_limit >= 0 and result.failed > plan.failure_limit)
+        or result.inconclusive > plan.inconclusive_limit
+        or result.consecutive_error > plan.error_limit
+    )
+
+
+def assess_metric(plan: MetricPlan, result: MetricResult, terminating: bool) -> Phase:
     """Argo's assessMetricStatus."""
     if result.phase.completed:
         return result.phase
@@ -275,17 +333,17 @@ def assess_metric(metric: Metric, result: MetricResult, terminating: bool) -> Ph
         return Phase.SUCCESSFUL if terminating else Phase.PENDING
     if not result.measurements[-1].phase.completed:
         return Phase.RUNNING
-    violated, _ = limit_violation(metric, result)
-    if violated is not None:
-        return violated
-    success_limit = metric.consecutive_success_limit
+    if _violated(plan, result):
+        violated, _ = limit_violation(plan, result)
+        if violated is not None:
+            return violated
+    success_limit = plan.success_limit
     if success_limit > 0 and result.consecutive_success >= success_limit:
         return Phase.SUCCESSFUL
-    count = metric.effective_count()
+    count = plan.count
     if count is not None and result.count >= count:
-        failure_applicable = metric.failure_limit >= 0
         if success_limit > 0:
-            return Phase.INCONCLUSIVE if failure_applicable else Phase.FAILED
+            return Phase.INCONCLUSIVE if plan.failure_limit >= 0 else Phase.FAILED
         return Phase.SUCCESSFUL
     return Phase.SUCCESSFUL if terminating else Phase.RUNNING
 
@@ -293,6 +351,7 @@ def assess_metric(metric: Metric, result: MetricResult, terminating: bool) -> Ph
 def _assess_run(
     run: AnalysisRun,
     status: AnalysisRunStatus,
+    results: Mapping[str, MetricResult],
     prepared: _Prepared,
     now: float,
     events: list[Event],
@@ -306,23 +365,23 @@ def _assess_run(
     worst_message = "Run Terminated" if run.spec.terminate else ""
     summary = RunSummary()
     dry_summary = RunSummary()
-    for metric in prepared.metrics:
-        dry = metric.name in prepared.dry_run
+    for plan in prepared.plans:
+        dry = plan.dry_run
         if dry:
             dry_summary.count += 1
         else:
             summary.count += 1
-        result = status.result(metric.name)
+        result = results.get(plan.name)
         if result is None:
             everything_completed = False
             continue
-        phase = assess_metric(metric, result, terminating)
+        phase = assess_metric(plan, result, terminating)
         if phase != result.phase:
             if phase.completed:
                 events.append(
                     Event(
                         f"Metric{phase.value}",
-                        f"Metric '{metric.name}' Completed. Result: {phase.value}",
+                        f"Metric '{plan.name}' Completed. Result: {phase.value}",
                         "Warning" if phase in (Phase.ERROR, Phase.FAILED) else "Normal",
                     )
                 )
@@ -333,12 +392,12 @@ def _assess_run(
         if not phase.completed:
             everything_completed = False
             continue
-        limit_phase, reason = limit_violation(metric, result)
+        limit_phase, reason = limit_violation(plan, result)
         if not dry:
             if worst is None or PHASE_SEVERITY[phase] > PHASE_SEVERITY[worst]:
                 worst = phase
                 if reason:
-                    worst_message = f'Metric "{metric.name}" assessed {phase.value} due to {reason}'
+                    worst_message = f'Metric "{plan.name}" assessed {phase.value} due to {reason}'
                     if result.message:
                         worst_message += f': "Error Message: {result.message}"'
             _count(summary, limit_phase)
@@ -371,110 +430,99 @@ def _count(summary: RunSummary, phase: Phase | None) -> None:
         summary.successful += 1
 
 
-def _trim_measurements(status: AnalysisRunStatus, prepared: _Prepared) -> None:
-    known = {m.name for m in prepared.metrics}
-    for result in status.metric_results:
-        rule = prepared.retention.get(result.name)
-        limit = rule.limit if rule is not None and rule.limit > 0 else MEASUREMENT_HISTORY_LIMIT
-        if len(result.measurements) > limit and result.name in known:
-            del result.measurements[: len(result.measurements) - limit]
+def _trim_measurements(
+    status: AnalysisRunStatus, results: Mapping[str, MetricResult], prepared: _Prepared
+) -> None:
+    for plan in prepared.plans:
+        result = results.get(plan.name)
+        if result is not None and len(result.measurements) > plan.retention:
+            del result.measurements[: len(result.measurements) - plan.retention]
 
 
 def _due_tasks(
     run: AnalysisRun,
     status: AnalysisRunStatus,
+    results: Mapping[str, MetricResult],
     prepared: _Prepared,
     now: float,
     started_before: float | None,
-    args: Sequence[Argument] | None,
+    secret_args: Sequence[Argument] | None,
     redact: tuple[str, ...],
 ) -> list[MeasurementTask]:
     """Argo's generateMetricTasks, evaluated for the pass that starts now."""
     terminating = is_terminating(run, status)
     tasks: list[MeasurementTask] = []
-    for index, metric in enumerate(prepared.metrics):
-        result = status.result(metric.name)
+    for plan in prepared.plans:
+        result = results.get(plan.name)
         if result is not None and result.phase.completed:
             continue
-        last = result.last_measurement() if result is not None else None
-        spec_metric = run.spec.metrics[index]
+        last = result.measurements[-1] if result is not None and result.measurements else None
         if last is not None and last.finished_at is None:
             if last.resume_at is not None and last.resume_at > now:
                 continue
-            tasks.append(_task(metric, spec_metric, args, redact, incomplete=last, terminate=terminating))
+            tasks.append(_task(run, plan, secret_args, redact, incomplete=last, terminate=terminating))
             continue
         if terminating:
             continue
         if last is None:
-            if metric.initial_delay:
-                delay = prepared.delays.get(metric.name)
-                if started_before is None or delay is None or started_before + delay > now:
-                    continue
-            tasks.append(_task(metric, spec_metric, args, redact))
+            if plan.has_delay and (
+                started_before is None or plan.delay is None or started_before + plan.delay > now
+            ):
+                continue
+            tasks.append(_task(run, plan, secret_args, redact))
             continue
-        count = metric.effective_count()
-        if count is not None and result is not None and result.count >= count:
+        if plan.count is not None and result is not None and result.count >= plan.count:
             continue
-        if last.phase is Phase.ERROR or not metric.interval:
+        if last.phase is Phase.ERROR or not plan.has_interval:
             wait: float | None = ERROR_RETRY_INTERVAL
         else:
-            wait = prepared.intervals.get(metric.name)
+            wait = plan.interval
         if wait is None or last.finished_at is None:
             continue
         # Argo requeues exactly at the boundary and runs just past it; on a virtual clock the
         # boundary itself is due.
         if now >= last.finished_at + wait:
-            tasks.append(_task(metric, spec_metric, args, redact))
+            tasks.append(_task(run, plan, secret_args, redact))
     return tasks
 
 
 def _task(
-    metric: Metric,
-    spec_metric: Metric,
+    run: AnalysisRun,
+    plan: MetricPlan,
     secret_args: Sequence[Argument] | None,
     redact: tuple[str, ...],
     incomplete: Measurement | None = None,
     terminate: bool = False,
 ) -> MeasurementTask:
     # Without secret args the metric resolved for validation is already the final one.
-    if secret_args is not None:
-        metric = resolve_metric(spec_metric, secret_args)
+    metric = plan.metric if secret_args is None else resolve_metric(run.spec.metrics[plan.index], secret_args)
     return MeasurementTask(metric, incomplete, terminate, redact)
 
 
-def _next_reconcile(status: AnalysisRunStatus, prepared: _Prepared, now: float) -> float | None:
+def _next_reconcile(
+    status: AnalysisRunStatus, results: Mapping[str, MetricResult], prepared: _Prepared, now: float
+) -> float | None:
     """Argo's calculateNextReconcileTime: the earliest moment any unfinished metric is due."""
     earliest: float | None = None
-
-    def consider(moment: float) -> None:
-        nonlocal earliest
-        if earliest is None or moment < earliest:
-            earliest = moment
-
-    for metric in prepared.metrics:
-        result = status.result(metric.name)
+    for plan in prepared.plans:
+        result = results.get(plan.name)
+        moment: float | None = None
         if result is not None and result.phase.completed:
             continue
-        last = result.last_measurement() if result is not None else None
+        last = result.measurements[-1] if result is not None and result.measurements else None
         if last is None:
-            if metric.initial_delay:
-                delay = prepared.delays.get(metric.name)
-                if delay is not None:
-                    consider((status.started_at if status.started_at is not None else now) + delay)
+            if plan.has_delay and plan.delay is not None:
+                moment = (status.started_at if status.started_at is not None else now) + plan.delay
+        elif last.finished_at is None:
+            moment = last.resume_at
+        elif plan.count is not None and result is not None and result.count >= plan.count:
             continue
-        if last.finished_at is None:
-            if last.resume_at is not None:
-                consider(last.resume_at)
-            continue
-        count = metric.effective_count()
-        if count is not None and result is not None and result.count >= count:
-            continue
-        if last.phase is Phase.ERROR:
-            consider(last.finished_at + ERROR_RETRY_INTERVAL)
-        elif metric.interval:
-            interval = prepared.intervals.get(metric.name)
-            if interval is not None:
-                consider(last.finished_at + interval)
+        elif last.phase is Phase.ERROR:
+            moment = last.finished_at + ERROR_RETRY_INTERVAL
+        elif plan.has_interval and plan.interval is not None:
+            moment = last.finished_at + plan.interval
+        if moment is not None and (earliest is None or moment < earliest):
+            earliest = moment
     return earliest
 
 
@@ -502,10 +550,12 @@ __all__ = [
     "Event",
     "FinishedMeasurement",
     "MeasurementTask",
+    "MetricPlan",
     "Reconciled",
     "assess_metric",
     "is_terminating",
     "limit_violation",
+    "plan_metric",
     "reconcile",
     "ttl_deadline",
 ]

@@ -173,11 +173,23 @@ class MetricResult:
     metadata: dict[str, str] | None = None
 
     def copy(self) -> MetricResult:
-        clone = dataclasses.replace(self)
-        clone.measurements = list(self.measurements)
-        if self.metadata is not None:
-            clone.metadata = dict(self.metadata)
-        return clone
+        # Positional construction: the reconciler copies results on every pass, and
+        # dataclasses.replace costs several times more.
+        return MetricResult(
+            self.name,
+            self.phase,
+            self.message,
+            list(self.measurements),
+            self.count,
+            self.successful,
+            self.failed,
+            self.inconclusive,
+            self.error,
+            self.consecutive_error,
+            self.consecutive_success,
+            self.dry_run,
+            None if self.metadata is None else dict(self.metadata),
+        )
 
     def last_measurement(self) -> Measurement | None:
         return self.measurements[-1] if self.measurements else None
@@ -228,12 +240,16 @@ class AnalysisRunStatus:
     dry_run_summary: RunSummary | None = None
 
     def copy(self) -> AnalysisRunStatus:
-        clone = dataclasses.replace(self)
-        clone.metric_results = [r.copy() for r in self.metric_results]
-        clone.run_summary = dataclasses.replace(self.run_summary)
-        if self.dry_run_summary is not None:
-            clone.dry_run_summary = dataclasses.replace(self.dry_run_summary)
-        return clone
+        # Summaries are rebuilt, never mutated, by the reconciler, so they are shared.
+        return AnalysisRunStatus(
+            self.phase,
+            self.message,
+            [r.copy() for r in self.metric_results],
+            self.started_at,
+            self.completed_at,
+            self.run_summary,
+            self.dry_run_summary,
+        )
 
     def result(self, name: str) -> MetricResult | None:
         for r in self.metric_results:
