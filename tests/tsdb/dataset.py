@@ -44,7 +44,9 @@ def build() -> SeriesMap:
                         if job == "web" and code == "200" and method == "get" and i in (70, 180):
                             value = rnd.uniform(0, 50)  # counter reset
                         pts.append((t, round(value, 3)))
-                    data[_key(__name__="http_requests_total", job=job, instance=inst, code=code, method=method)] = pts
+                    data[
+                        _key(__name__="http_requests_total", job=job, instance=inst, code=code, method=method)
+                    ] = pts
     # Gauges, one with gaps (series goes away for more than the lookback delta) and negative values.
     for name, base in (("temperature_celsius", 20.0), ("queue_depth", 5.0)):
         for region in ("eu", "us", "ap"):
@@ -101,7 +103,9 @@ def build() -> SeriesMap:
         for t in times(jitter=False):
             count += 2 * SCRAPE
             for b, sh in zip(lat_bounds, lat_shares, strict=True):
-                series_pts[b].append((t, math.floor(count * min(1.0, sh / lat_scale if b != "+Inf" else 1.0))))
+                series_pts[b].append(
+                    (t, math.floor(count * min(1.0, sh / lat_scale if b != "+Inf" else 1.0)))
+                )
         for b in lat_bounds:
             data[
                 _key(

@@ -118,7 +118,7 @@ CORPUS = [
     'count_values("code", http_requests_total{job="api"} > 1e9)',
     'count_values by (kind) ("v", sparse_gauge)',
     "sum(nonexistent_metric)",
-    "sum by (__name__) ({__name__=~\"temperature_celsius|queue_depth\"})",
+    'sum by (__name__) ({__name__=~"temperature_celsius|queue_depth"})',
     "avg(nan_gauge)",
     "max(nan_gauge)",
     "sum(queue_depth) by (region)",
@@ -280,7 +280,7 @@ RANGE_CORPUS = [
     "sum by (job) (rate(http_requests_total[5m]))",
     "queue_depth",
     'queue_depth{region="ap"}',
-    "absent(queue_depth{region=\"ap\"})",
+    'absent(queue_depth{region="ap"})',
     'absent_over_time(queue_depth{region="ap"}[1m])',
     "topk(2, temperature_celsius)",
     "bottomk(1, temperature_celsius)",
@@ -293,13 +293,13 @@ RANGE_CORPUS = [
     "vector(time())",
     "timestamp(queue_depth)",
     "histogram_quantile(0.9, rate(request_duration_seconds_bucket[5m]))",
-    "count_values(\"v\", round(temperature_celsius))",
+    'count_values("v", round(temperature_celsius))',
     "max_over_time(rate(http_requests_total[1m])[10m:1m])",
     f"temperature_celsius @ {T0 + 900}",
     "temperature_celsius @ start()",
     "rate(http_requests_total[5m] @ end())",
     "predict_linear(queue_depth[10m] @ end(), 60)",
-    "label_replace(queue_depth, \"r\", \"$1\", \"region\", \"(.)\")",
+    'label_replace(queue_depth, "r", "$1", "region", "(.)")',
     "hour()",
     "sort_desc(temperature_celsius)",
     "rate(dup_a[5m]) or rate(dup_b[5m])",
@@ -318,7 +318,9 @@ def client() -> Iterator[httpx.Client]:
         yield c
 
 
-def _check(client: httpx.Client, pair: Pair, path: str, params: dict[str, str], ordered: bool = False) -> None:
+def _check(
+    client: httpx.Client, pair: Pair, path: str, params: dict[str, str], ordered: bool = False
+) -> None:
     expected = fetch(client, pair.prometheus_url, path, params)
     actual = fetch(client, pair.flightdeck_url, path, params)
     problem = diff(expected, actual, ordered=ordered)
@@ -330,7 +332,13 @@ def test_instant(client: httpx.Client, pair: Pair, query: str) -> None:
     failures = []
     for t in INSTANTS:
         try:
-            _check(client, pair, "/api/v1/query", {"query": query, "time": str(t)}, query.startswith(ORDERED_PREFIXES))
+            _check(
+                client,
+                pair,
+                "/api/v1/query",
+                {"query": query, "time": str(t)},
+                query.startswith(ORDERED_PREFIXES),
+            )
         except AssertionError as exc:
             failures.append(str(exc))
     assert not failures, "\n".join(failures)
@@ -360,8 +368,14 @@ def test_range(client: httpx.Client, pair: Pair, query: str) -> None:
         ("/api/v1/query", {"query": "time()", "time": "2023-11-14T22:13:20.5Z"}),
         ("/api/v1/query", {"query": "time()", "time": "2023-11-14T23:13:20+01:00"}),
         ("/api/v1/query", {"query": "time()", "time": "1700000000.1234"}),
-        ("/api/v1/query_range", {"query": "time()", "start": "1700000000", "end": "1700000100", "step": "30s"}),
-        ("/api/v1/query_range", {"query": "time()", "start": "1700000000", "end": "1700003600", "step": "1m30s"}),
+        (
+            "/api/v1/query_range",
+            {"query": "time()", "start": "1700000000", "end": "1700000100", "step": "30s"},
+        ),
+        (
+            "/api/v1/query_range",
+            {"query": "time()", "start": "1700000000", "end": "1700003600", "step": "1m30s"},
+        ),
         ("/api/v1/query", {"query": "time()", "time": "1700000000", "timeout": "bad"}),
     ],
 )

@@ -33,14 +33,19 @@ _MAX_TIME_MS = 9223372036854775807 // 1000 // 1000 * 1000
 _MIN_TIME_FORMATTED = "-292273086-05-16T16:47:06Z"
 _MAX_TIME_FORMATTED = "292277025-08-18T07:12:54.999999999Z"
 
-_STATUS = {"bad_data": 400, "execution": 422, "canceled": 503, "timeout": 503, "internal": 500, "not_found": 404}
+_STATUS = {
+    "bad_data": 400,
+    "execution": 422,
+    "canceled": 503,
+    "timeout": 503,
+    "internal": 500,
+    "not_found": 404,
+}
 
 _PROM_DURATION = re.compile(
     r"^(?:(\d+)y)?(?:(\d+)w)?(?:(\d+)d)?(?:(\d+)h)?(?:(\d+)m)?(?:(\d+)s)?(?:(\d+)ms)?$"
 )
-_RFC3339 = re.compile(
-    r"^(\d{4})-(\d{2})-(\d{2})[Tt](\d{2}):(\d{2}):(\d{2})(\.\d+)?([Zz]|[+-]\d{2}:\d{2})$"
-)
+_RFC3339 = re.compile(r"^(\d{4})-(\d{2})-(\d{2})[Tt](\d{2}):(\d{2}):(\d{2})(\.\d+)?([Zz]|[+-]\d{2}:\d{2})$")
 
 
 class ApiError(Exception):
@@ -128,7 +133,9 @@ def _point(ms: int, value: float) -> str:
 def render_result(result: QueryResult) -> str:
     kind = result.result_type
     if kind == "vector":
-        body = ",".join(f'{{"metric":{labels_json(lset)},"value":{_point(t, v)}}}' for lset, t, v in result.value)
+        body = ",".join(
+            f'{{"metric":{labels_json(lset)},"value":{_point(t, v)}}}' for lset, t, v in result.value
+        )
         inner = f"[{body}]"
     elif kind == "matrix":
         parts = []
@@ -147,7 +154,7 @@ def render_result(result: QueryResult) -> str:
 
 def _parse_selector(text: str) -> list[LabelMatcher]:
     try:
-        node = promql_parser.parse(text)
+        node: Any = promql_parser.parse(text)
     except ValueError as exc:
         raise ValueError(f"parse error: {exc}") from exc
     if type(node).__name__ != "VectorSelector":
@@ -179,7 +186,9 @@ class PrometheusAPI:
         self.ready = ready
 
     # -- plumbing -----------------------------------------------------------------------------------
-    def handle(self, method: str, target: str, body: bytes = b"", content_type: str = "") -> tuple[int, dict[str, str], bytes]:
+    def handle(
+        self, method: str, target: str, body: bytes = b"", content_type: str = ""
+    ) -> tuple[int, dict[str, str], bytes]:
         parsed = urllib.parse.urlsplit(target)
         path = parsed.path
         params: dict[str, list[str]] = {}
@@ -193,7 +202,9 @@ class PrometheusAPI:
                 return 405, {"Content-Type": "text/plain"}, b"Method Not Allowed\n"
             if path == "/-/ready" and not self.ready():
                 return 503, {"Content-Type": "text/plain; charset=utf-8"}, b"Service Unavailable"
-            text = "Prometheus Server is Healthy.\n" if path == "/-/healthy" else "Prometheus Server is Ready.\n"
+            text = (
+                "Prometheus Server is Healthy.\n" if path == "/-/healthy" else "Prometheus Server is Ready.\n"
+            )
             return 200, {"Content-Type": "text/plain; charset=utf-8"}, text.encode()
         routes: dict[str, Callable[[dict[str, list[str]]], str]] = {
             "/api/v1/query": self.query,
@@ -282,7 +293,8 @@ class PrometheusAPI:
             raise self._bad("step", str(exc)) from exc
         if step <= 0:
             raise self._bad(
-                "step", "zero or negative query resolution step widths are not accepted. Try a positive integer"
+                "step",
+                "zero or negative query resolution step widths are not accepted. Try a positive integer",
             )
         if (end - start) // step > 11000:
             raise ApiError(
@@ -357,11 +369,14 @@ class PrometheusAPI:
 def make_handler(api: PrometheusAPI) -> type[http.server.BaseHTTPRequestHandler]:
     class Handler(http.server.BaseHTTPRequestHandler):
         protocol_version = "HTTP/1.1"
+        disable_nagle_algorithm = True
 
         def _serve(self, method: str) -> None:
             length = int(self.headers.get("Content-Length") or 0)
             body = self.rfile.read(length) if length else b""
-            status, headers, payload = api.handle(method, self.path, body, self.headers.get("Content-Type", ""))
+            status, headers, payload = api.handle(
+                method, self.path, body, self.headers.get("Content-Type", "")
+            )
             self.send_response(status)
             for k, v in headers.items():
                 self.send_header(k, v)

@@ -1,9 +1,9 @@
 """In-process Prometheus-compatible server: storage + HTTP API (+ optional scraping).
 
-    from flightdeck.tsdb.server import start_server
-    srv = start_server(storage, "127.0.0.1", 0, scrape_config=config)   # port 0: pick a free one
-    srv.url   # "http://127.0.0.1:PORT"
-    srv.stop()
+from flightdeck.tsdb.server import start_server
+srv = start_server(storage, "127.0.0.1", 0, scrape_config=config)   # port 0: pick a free one
+srv.url   # "http://127.0.0.1:PORT"
+srv.stop()
 """
 
 from __future__ import annotations

@@ -39,7 +39,8 @@ def is_stale_nan(v: float) -> bool:
 
 
 def stale_mask(values: F64) -> npt.NDArray[np.bool_]:
-    return values.view(np.uint64) == np.uint64(STALE_NAN_BITS)
+    mask: npt.NDArray[np.bool_] = values.view(np.uint64) == np.uint64(STALE_NAN_BITS)
+    return mask
 
 
 class AppendError(ValueError):
@@ -116,7 +117,9 @@ class MemSeries:
             vs = [v for _, v in self._chunks]
             ts.append(self._head_t[: self._n])
             vs.append(self._head_v[: self._n])
-            self._cache = (np.concatenate(ts), np.concatenate(vs)) if len(ts) > 1 else (ts[0].copy(), vs[0].copy())
+            self._cache = (
+                (np.concatenate(ts), np.concatenate(vs)) if len(ts) > 1 else (ts[0].copy(), vs[0].copy())
+            )
         return self._cache
 
     def _rebuild(self, ts: I64, vs: F64) -> None:
@@ -240,7 +243,9 @@ class Storage:
                     )
             return series.id
 
-    def append_many(self, samples: Iterable[tuple[Labels, int, float]]) -> tuple[int, list[tuple[Labels, str]]]:
+    def append_many(
+        self, samples: Iterable[tuple[Labels, int, float]]
+    ) -> tuple[int, list[tuple[Labels, str]]]:
         """Append a batch under one lock; returns (accepted count, [(labels, error text)])."""
         accepted = 0
         errors: list[tuple[Labels, str]] = []
@@ -262,10 +267,14 @@ class Storage:
             self.samples_appended += accepted
         return accepted, errors
 
-    def append_series(self, labels: Labels | Mapping[str, str], timestamps: Iterable[int], values: Iterable[float]) -> int:
+    def append_series(
+        self, labels: Labels | Mapping[str, str], timestamps: Iterable[int], values: Iterable[float]
+    ) -> int:
         """Bulk-load one series (fast path when samples are newer than the head)."""
         lset = labels if isinstance(labels, tuple) else make_labels(labels)
-        ts = np.asarray(list(timestamps) if not isinstance(timestamps, np.ndarray) else timestamps, dtype=np.int64)
+        ts = np.asarray(
+            list(timestamps) if not isinstance(timestamps, np.ndarray) else timestamps, dtype=np.int64
+        )
         vs = np.asarray(list(values) if not isinstance(values, np.ndarray) else values, dtype=np.float64)
         if ts.shape != vs.shape:
             raise ValueError("timestamps and values differ in length")
@@ -312,7 +321,9 @@ class Storage:
             return len(dead)
 
     # -- reading ---------------------------------------------------------------------------------
-    def select(self, matchers: list[LabelMatcher], mint: int | None = None, maxt: int | None = None) -> list[SeriesData]:
+    def select(
+        self, matchers: list[LabelMatcher], mint: int | None = None, maxt: int | None = None
+    ) -> list[SeriesData]:
         """Series matching all matchers, sorted by label set, with samples in [mint, maxt]."""
         with self._lock:
             ids = self._index.select(matchers)
@@ -328,7 +339,9 @@ class Storage:
         out.sort(key=lambda s: s.labels)
         return out
 
-    def series_labels(self, matcher_sets: list[list[LabelMatcher]], mint: int | None = None, maxt: int | None = None) -> list[Labels]:
+    def series_labels(
+        self, matcher_sets: list[list[LabelMatcher]], mint: int | None = None, maxt: int | None = None
+    ) -> list[Labels]:
         seen: set[Labels] = set()
         for matchers in matcher_sets or [[]]:
             for s in self.select(matchers, mint, maxt):
@@ -336,7 +349,12 @@ class Storage:
                     seen.add(s.labels)
         return sorted(seen)
 
-    def label_names(self, matcher_sets: list[list[LabelMatcher]] | None = None, mint: int | None = None, maxt: int | None = None) -> list[str]:
+    def label_names(
+        self,
+        matcher_sets: list[list[LabelMatcher]] | None = None,
+        mint: int | None = None,
+        maxt: int | None = None,
+    ) -> list[str]:
         if not matcher_sets and mint is None and maxt is None:
             with self._lock:
                 return self._index.label_names()
@@ -345,7 +363,13 @@ class Storage:
             names.update(k for k, _ in lset)
         return sorted(names)
 
-    def label_values(self, name: str, matcher_sets: list[list[LabelMatcher]] | None = None, mint: int | None = None, maxt: int | None = None) -> list[str]:
+    def label_values(
+        self,
+        name: str,
+        matcher_sets: list[list[LabelMatcher]] | None = None,
+        mint: int | None = None,
+        maxt: int | None = None,
+    ) -> list[str]:
         if not matcher_sets and mint is None and maxt is None:
             with self._lock:
                 return self._index.label_values(name)

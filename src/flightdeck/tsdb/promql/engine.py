@@ -11,7 +11,6 @@ from __future__ import annotations
 
 import datetime as _dt
 import math
-import re
 import time
 from collections.abc import Callable
 from dataclasses import dataclass, field
@@ -37,7 +36,7 @@ from flightdeck.tsdb.promql.errors import (
     QueryTimeoutError,
     UnsupportedError,
 )
-from flightdeck.tsdb.regex import RegexError, compile_anchored
+from flightdeck.tsdb.regex import RegexError, compile_anchored, expand_template
 from flightdeck.tsdb.storage import Storage, stale_mask
 from flightdeck.util.gofmt import format_float
 
@@ -169,20 +168,23 @@ def _arith(op: str, lv: F64, rv: F64) -> F64:
 
 
 def _compare(op: str, lv: F64, rv: F64) -> B:
+    result: B
     with np.errstate(all="ignore"):
         if op == "==":
-            return lv == rv
-        if op == "!=":
-            return lv != rv
-        if op == ">":
-            return lv > rv
-        if op == "<":
-            return lv < rv
-        if op == ">=":
-            return lv >= rv
-        if op == "<=":
-            return lv <= rv
-    raise UnsupportedError(f"comparison operator {op!r} is not supported")
+            result = lv == rv
+        elif op == "!=":
+            result = lv != rv
+        elif op == ">":
+            result = lv > rv
+        elif op == "<":
+            result = lv < rv
+        elif op == ">=":
+            result = lv >= rv
+        elif op == "<=":
+            result = lv <= rv
+        else:
+            raise UnsupportedError(f"comparison operator {op!r} is not supported")
+    return result
 
 
 def _parse_go_float(text: str) -> float | None:
@@ -198,46 +200,6 @@ def _parse_go_float(text: str) -> float | None:
         return float(text)
     except ValueError:
         return None
-
-
-def _expand_template(template: str, match: re.Match[str]) -> str:
-    """Go's ``regexp.Expand``: ``$1``, ``${1}``, ``$name``, ``${name}``, ``$$``."""
-    out: list[str] = []
-    i = 0
-    while i < len(template):
-        ch = template[i]
-        if ch != "$" or i + 1 >= len(template):
-            out.append(ch)
-            i += 1
-            continue
-        nxt = template[i + 1]
-        if nxt == "$":
-            out.append("$")
-            i += 2
-            continue
-        if nxt == "{":
-            end = template.find("}", i + 2)
-            name = template[i + 2 : end] if end != -1 else ""
-            if end == -1 or not name or not re.fullmatch(r"[A-Za-z0-9_]+", name):
-                out.append("$")
-                i += 1
-                continue
-            i = end + 1
-        else:
-            m = re.match(r"[A-Za-z0-9_]+", template[i + 1 :])
-            if m is None:
-                out.append("$")
-                i += 1
-                continue
-            name = m.group(0)
-            i += 1 + len(name)
-        if name.isdigit():
-            idx = int(name)
-            if idx <= (match.re.groups or 0):
-                out.append(match.group(idx) or "")
-        elif name in match.re.groupindex:
-            out.append(match.group(name) or "")
-    return "".join(out)
 
 
 _SUPPORTED_FUNCTIONS = {
@@ -300,11 +262,11 @@ def bucket_quantile(q: float, buckets: list[tuple[float, float]]) -> float:
         else:
             merged.append([ub, count])
     top = merged[0][1]
-    for b in merged[1:]:
-        if b[1] > top:
-            top = b[1]
-        elif b[1] < top:
-            b[1] = top
+    for bucket in merged[1:]:
+        if bucket[1] > top:
+            top = bucket[1]
+        elif bucket[1] < top:
+            bucket[1] = top
     if len(merged) < 2:
         return math.nan
     observations = merged[-1][1]
@@ -518,7 +480,9 @@ class _Evaluator:
         eff = self._effective_times(vs.at, vs.offset, ts)
         lookback = self.engine.lookback_ms
         data = self.storage.select(
-            self._matchers(vs), int(eff.min()) - lookback if len(eff) else None, int(eff.max()) if len(eff) else None
+            self._matchers(vs),
+            int(eff.min()) - lookback if len(eff) else None,
+            int(eff.max()) if len(eff) else None,
         )
         out: list[Series] = []
         sample_ts: list[I64] = []
@@ -687,9 +651,9 @@ class _Evaluator:
             if k < 1:
                 continue
             for members in groups.values():
-                present = [s for s in members if s.present[step]]
+                candidates = [s for s in members if s.present[step]]
                 key_fn = _nan_last_desc_key if op == "topk" else _nan_last_asc_key
-                chosen = sorted(present, key=lambda s: key_fn(float(s.values[step])))[:k]
+                chosen = sorted(candidates, key=lambda s: key_fn(float(s.values[step])))[:k]
                 for s in chosen:
                     i = index[id(s)]
                     if i not in picked:
@@ -710,7 +674,7 @@ class _Evaluator:
                 lset = tuple(sorted([p for p in s.labels if p[0] != label] + [(label, text)]))
                 key = self._group_key(lset, group_names, without)
                 if without:
-                    key = tuple(p for p in key if p[0] != label) + ((label, text),)
+                    key = (*tuple(p for p in key if p[0] != label), (label, text))
                     key = tuple(sorted(key))
                 if key not in counts:
                     counts[key] = np.zeros(n)
@@ -750,7 +714,8 @@ class _Evaluator:
                 if not include and hasattr(mod.card, "labels"):
                     include = list(mod.card.labels)
             if getattr(mod, "fill_values", None) is not None and (
-                getattr(mod.fill_values, "lhs", None) is not None or getattr(mod.fill_values, "rhs", None) is not None
+                getattr(mod.fill_values, "lhs", None) is not None
+                or getattr(mod.fill_values, "rhs", None) is not None
             ):
                 raise UnsupportedError("fill modifiers are not supported by Prometheus 2.x")
         if op in _SET:
@@ -798,11 +763,15 @@ class _Evaluator:
             out = [Series(s.labels, s.values, s.present & right.get(sig(s.labels), none)) for s in lhs.series]
         elif op == "unless":
             right = presence(rhs.series)
-            out = [Series(s.labels, s.values, s.present & ~right.get(sig(s.labels), none)) for s in lhs.series]
+            out = [
+                Series(s.labels, s.values, s.present & ~right.get(sig(s.labels), none)) for s in lhs.series
+            ]
         else:
             left = presence(lhs.series)
             out = list(lhs.series)
-            out += [Series(s.labels, s.values, s.present & ~left.get(sig(s.labels), none)) for s in rhs.series]
+            out += [
+                Series(s.labels, s.values, s.present & ~left.get(sig(s.labels), none)) for s in rhs.series
+            ]
         return Vector(_merge(out))
 
     def _vector_binop(
@@ -829,7 +798,7 @@ class _Evaluator:
         groups: dict[Labels, list[Series]] = {}
         for s in right:
             groups.setdefault(sig(s.labels), []).append(s)
-        for key, members in groups.items():
+        for members in groups.values():
             if len(members) < 2:
                 continue
             counts = np.zeros(n, dtype=np.int64)
@@ -885,7 +854,9 @@ class _Evaluator:
                 pair = (key, s.labels)
                 prev = seen2.get(pair)
                 if prev is not None and (prev & s.present).any():
-                    raise ExecutionError("multiple matches for labels: grouping labels must ensure unique matches")
+                    raise ExecutionError(
+                        "multiple matches for labels: grouping labels must ensure unique matches"
+                    )
                 seen2[pair] = s.present if prev is None else prev | s.present
         return Vector(_merge([s for _, s in outputs]))
 
@@ -1008,7 +979,16 @@ class _Evaluator:
                 counts += s.present
                 value = np.where(s.present, s.values, value)
             return Scalar(np.where(counts == 1, value, math.nan))
-        if name in ("day_of_month", "day_of_week", "day_of_year", "days_in_month", "hour", "minute", "month", "year"):
+        if name in (
+            "day_of_month",
+            "day_of_week",
+            "day_of_year",
+            "days_in_month",
+            "hour",
+            "minute",
+            "month",
+            "year",
+        ):
             if not args:
                 vals = np.array([_date_part(name, float(t)) for t in (ts // 1000).tolist()])
                 return Vector(_merge([Series((), vals, np.ones(n, dtype=bool))]))
@@ -1027,7 +1007,9 @@ class _Evaluator:
                 ]
                 return Vector(_merge(out))
             vec = self.eval_vector(args[0], ts)
-            return Vector(_merge([Series(drop_metric_name(s.labels), ts / 1000.0, s.present) for s in vec.series]))
+            return Vector(
+                _merge([Series(drop_metric_name(s.labels), ts / 1000.0, s.present) for s in vec.series])
+            )
         if name == "absent":
             vec = self.eval_vector(args[0], ts)
             found = np.zeros(n, dtype=bool)
@@ -1053,7 +1035,9 @@ class _Evaluator:
         if name in _SIMPLE:
             fn = _SIMPLE[name]
             with np.errstate(all="ignore"):
-                return Vector(_merge([Series(drop_metric_name(s.labels), fn(s.values), s.present) for s in vec.series]))
+                return Vector(
+                    _merge([Series(drop_metric_name(s.labels), fn(s.values), s.present) for s in vec.series])
+                )
         with np.errstate(all="ignore"):
             if name == "round":
                 to_nearest = self.eval_scalar(args[1], ts) if len(args) > 1 else np.ones(n)
@@ -1061,7 +1045,9 @@ class _Evaluator:
                 return Vector(
                     _merge(
                         [
-                            Series(drop_metric_name(s.labels), np.floor(s.values * inv + 0.5) / inv, s.present)
+                            Series(
+                                drop_metric_name(s.labels), np.floor(s.values * inv + 0.5) / inv, s.present
+                            )
                             for s in vec.series
                         ]
                     )
@@ -1107,7 +1093,7 @@ class _Evaluator:
             m = pattern.fullmatch(get(s.labels, src))
             lset = s.labels
             if m is not None:
-                res = _expand_template(repl, m)
+                res = expand_template(repl, m)
                 lb = {k: v for k, v in s.labels if k != dst}
                 if res:
                     lb[dst] = res

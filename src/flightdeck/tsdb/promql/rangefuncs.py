@@ -78,7 +78,9 @@ def extrapolated_rate(w: Window, is_counter: bool, is_rate: bool) -> tuple[F64, 
         if drops.any():
             cum = np.concatenate([[0], np.cumsum(drops)])
             # resets at samples lo+1 .. hi-1  → drops indexes lo .. hi-2
-            counts = np.where(ok, cum[np.clip(w.hi - 1, 0, len(cum) - 1)] - cum[np.clip(w.lo, 0, len(cum) - 1)], 0)
+            counts = np.where(
+                ok, cum[np.clip(w.hi - 1, 0, len(cum) - 1)] - cum[np.clip(w.lo, 0, len(cum) - 1)], 0
+            )
             for step in np.nonzero(counts > 0)[0].tolist():
                 lo, hi = int(w.lo[step]), int(w.hi[step])
                 acc = float(result[step])

@@ -1,0 +1,1 @@
+"""Scraping: exposition-format parsing, relabeling, scrape configuration and the scrape loop."""
