@@ -55,7 +55,9 @@ def compressed_template(tmp_path: Path) -> Path:
 )
 def test_demo_variants(tmp_path: Path, bad: bool, idle: bool, phase: Phase, message: str) -> None:
     out = io.StringIO()
-    options = DemoOptions(template=compressed_template(tmp_path), bad_canary=bad, idle_canary=idle, scrape_interval="1s")
+    options = DemoOptions(
+        template=compressed_template(tmp_path), bad_canary=bad, idle_canary=idle, scrape_interval="1s"
+    )
     result = run_demo(options, out)
     text = out.getvalue()
     assert result is phase, text
