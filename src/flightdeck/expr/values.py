@@ -8,10 +8,10 @@ Mapping: ``None`` → nil, ``bool`` → bool, ``int`` → int, :class:`Int64` �
 
 from __future__ import annotations
 
-import math
 from collections.abc import Callable, Iterable
-from decimal import Decimal
 from typing import Any, SupportsFloat
+
+from flightdeck.util.gofmt import format_float_v
 
 
 class Float64Slice(list[float]):
@@ -101,28 +101,7 @@ def go_type_name(value: object) -> str:
 
 def go_format_float(v: float) -> str:
     """``strconv.FormatFloat(v, 'g', -1, 64)`` – what ``fmt`` prints for ``%v`` of a float64."""
-    if math.isnan(v):
-        return "NaN"
-    if math.isinf(v):
-        return "+Inf" if v > 0 else "-Inf"
-    if v == 0:
-        return "-0" if math.copysign(1.0, v) < 0 else "0"
-    sign, digit_tuple, exponent = Decimal(repr(v)).as_tuple()
-    digits = "".join(map(str, digit_tuple)).rstrip("0") or "0"
-    assert isinstance(exponent, int)
-    # position of the decimal point relative to the digit string
-    dp = len("".join(map(str, digit_tuple))) + exponent
-    exp = dp - 1
-    prefix = "-" if sign else ""
-    # Go's shortest %g switches to exponent form below 1e-4 and from 1e6 on (fmt.Sprint(1e6) = "1e+06")
-    if exp < -4 or exp >= 6:
-        mant = digits[0] + ("." + digits[1:] if len(digits) > 1 else "")
-        return f"{prefix}{mant}e{'-' if exp < 0 else '+'}{abs(exp):02d}"
-    if dp <= 0:
-        return f"{prefix}0.{'0' * -dp}{digits}"
-    if dp >= len(digits):
-        return prefix + digits + "0" * (dp - len(digits))
-    return f"{prefix}{digits[:dp]}.{digits[dp:]}"
+    return format_float_v(v)
 
 
 def go_format(value: object) -> str:

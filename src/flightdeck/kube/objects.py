@@ -132,6 +132,14 @@ class ObjectSet:
     rollouts: list[Rollout] = dataclasses.field(default_factory=list)
     others: list[Manifest] = dataclasses.field(default_factory=list)
 
+    def add(self, typed: AnalysisTemplate | AnalysisRunObject | Rollout | None) -> None:
+        if isinstance(typed, AnalysisTemplate):
+            self.templates.append(typed)
+        elif isinstance(typed, AnalysisRunObject):
+            self.runs.append(typed)
+        elif isinstance(typed, Rollout):
+            self.rollouts.append(typed)
+
     def find_template(
         self, name: str, *, cluster: bool = False, namespace: str = ""
     ) -> AnalysisTemplate | None:
@@ -192,13 +200,7 @@ def collect(manifests: Iterable[Manifest]) -> ObjectSet:
         if found:
             errors.extend(found)
             continue
-        typed = build(manifest)
-        if isinstance(typed, AnalysisTemplate):
-            objects.templates.append(typed)
-        elif isinstance(typed, AnalysisRunObject):
-            objects.runs.append(typed)
-        elif isinstance(typed, Rollout):
-            objects.rollouts.append(typed)
+        objects.add(build(manifest))
     if errors:
         raise ManifestErrors(errors)
     return objects

@@ -5,12 +5,10 @@ from __future__ import annotations
 from collections.abc import Iterable
 from pathlib import Path
 
-from flightdeck.kube.manifest import Manifest, ManifestError, iter_manifest_files, load_file
+from flightdeck.kube.manifest import Manifest, ManifestError, format_path, iter_manifest_files, load_file
 from flightdeck.kube.objects import (
     OTHER_KNOWN_KINDS,
-    AnalysisTemplate,
     ObjectSet,
-    Rollout,
     build,
     problems_of,
 )
@@ -29,7 +27,7 @@ def lint_paths(paths: Iterable[str | Path]) -> list[Diagnostic]:
         try:
             manifests.extend(load_file(file))
         except ManifestError as exc:
-            diagnostics.append(Diagnostic(exc.file, exc.line, Severity.ERROR, str(exc).split(": ", 1)[1]))
+            diagnostics.append(_located(exc))
     objects = ObjectSet()
     for manifest in manifests:
         kind = manifest.kind
@@ -49,17 +47,9 @@ def lint_paths(paths: Iterable[str | Path]) -> list[Diagnostic]:
             objects.others.append(manifest)
             continue
         problems = problems_of(manifest)
-        for problem in problems:
-            text = str(problem)
-            message = text.split(": ", 1)[1] if ": " in text else text
-            diagnostics.append(Diagnostic(problem.file, problem.line, Severity.ERROR, message))
-        if problems:
-            continue
-        typed = build(manifest)
-        if isinstance(typed, AnalysisTemplate):
-            objects.templates.append(typed)
-        elif isinstance(typed, Rollout):
-            objects.rollouts.append(typed)
+        diagnostics.extend(_located(problem) for problem in problems)
+        if not problems:
+            objects.add(build(manifest))
     for template in objects.templates:
         diagnostics.extend(lint_template(template))
     for rollout in objects.rollouts:
@@ -67,6 +57,10 @@ def lint_paths(paths: Iterable[str | Path]) -> list[Diagnostic]:
     order = {str(f): i for i, f in enumerate(dict.fromkeys(m.source.file for m in manifests))}
     diagnostics.sort(key=lambda d: (order.get(d.file, -1), d.line))
     return diagnostics
+
+
+def _located(error: ManifestError) -> Diagnostic:
+    return Diagnostic(error.file, error.line, Severity.ERROR, error.message, format_path(error.path))
 
 
 __all__ = ["Diagnostic", "Severity", "lint_paths"]
