@@ -24,12 +24,13 @@ class Phase(enum.StrEnum):
     ERROR = "Error"
     INCONCLUSIVE = "Inconclusive"
 
-    @property
-    def completed(self) -> bool:
-        return self in _COMPLETED
+    completed: bool
+    """Successful, Failed, Error or Inconclusive; a plain attribute because passes read it often."""
 
 
 _COMPLETED = frozenset({Phase.SUCCESSFUL, Phase.FAILED, Phase.ERROR, Phase.INCONCLUSIVE})
+for _phase in Phase:
+    _phase.completed = _phase in _COMPLETED
 
 # Best to worst, as Argo orders run phases (utils/analysis/helpers.go): Failed is the worst.
 PHASE_SEVERITY: Mapping[Phase, int] = {
