@@ -14,7 +14,7 @@ from collections.abc import Callable, Mapping, Sequence
 from typing import Any
 
 from flightdeck.analysis.types import Argument, Metric
-from flightdeck.util.gofmt import format_float_v
+from flightdeck.util.gofmt import format_float_v, go_quote
 
 
 class ArgumentError(Exception):
@@ -40,25 +40,7 @@ _TAG = re.compile(r"\{\{(.*?)\}\}", re.DOTALL)
 
 def _go_quote_inner(value: str) -> str:
     """``strconv.Quote(v)`` without the surrounding quotes (Argo's ResolveQuotedArgs)."""
-    out: list[str] = []
-    for ch in value:
-        code = ord(ch)
-        if ch == '"':
-            out.append('\\"')
-        elif ch == "\\":
-            out.append("\\\\")
-        elif ch in _GO_ESCAPES:
-            out.append(_GO_ESCAPES[ch])
-        elif code < 0x20 or code == 0x7F:
-            out.append(f"\\x{code:02x}")
-        elif not ch.isprintable() and code > 0x7F:
-            out.append(f"\\u{code:04x}" if code <= 0xFFFF else f"\\U{code:08x}")
-        else:
-            out.append(ch)
-    return "".join(out)
-
-
-_GO_ESCAPES = {"\a": "\\a", "\b": "\\b", "\f": "\\f", "\n": "\\n", "\r": "\\r", "\t": "\\t", "\v": "\\v"}
+    return go_quote(value)[1:-1]
 
 
 def _metric_json(raw: Mapping[str, Any]) -> str:
@@ -213,7 +195,7 @@ def extract_metadata_field(obj: Mapping[str, Any], path: str) -> str:
         return str(meta.get(simple[path]) or "")
     if path in ("metadata.labels", "metadata.annotations"):
         items = meta.get(path.split(".")[1]) or {}
-        return "\n".join(f'{k}="{_go_quote_inner(str(v))}"' for k, v in sorted(items.items()))
+        return "\n".join(f"{k}={go_quote(str(v))}" for k, v in sorted(items.items()))
     raise ArgumentError(f"unsupported fieldPath: {path}")
 
 

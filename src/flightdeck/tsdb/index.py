@@ -41,7 +41,7 @@ class LabelMatcher:
         return hit if self.op == MATCH_REGEX else not hit
 
     def __str__(self) -> str:
-        from flightdeck.tsdb.labels import go_quote
+        from flightdeck.util.gofmt import go_quote
 
         return f"{self.name}{self.op}{go_quote(self.value)}"
 

@@ -6,6 +6,8 @@ import json
 import re
 from collections.abc import Iterable, Mapping
 
+from flightdeck.util.gofmt import go_quote
+
 Labels = tuple[tuple[str, str], ...]
 
 METRIC_NAME = "__name__"
@@ -49,28 +51,6 @@ def with_label(labels: Labels, name: str, value: str) -> Labels:
     if value != "":
         rest.append((name, value))
     return tuple(sorted(rest))
-
-
-def go_quote(text: str) -> str:
-    """Go's ``strconv.Quote`` for the printable text label values usually hold."""
-    out = ['"']
-    for ch in text:
-        if ch == '"':
-            out.append('\\"')
-        elif ch == "\\":
-            out.append("\\\\")
-        elif ch == "\n":
-            out.append("\\n")
-        elif ch == "\t":
-            out.append("\\t")
-        elif ch == "\r":
-            out.append("\\r")
-        elif ord(ch) < 0x20 or ord(ch) == 0x7F:
-            out.append(f"\\x{ord(ch):02x}")
-        else:
-            out.append(ch)
-    out.append('"')
-    return "".join(out)
 
 
 def labels_string(labels: Labels) -> str:

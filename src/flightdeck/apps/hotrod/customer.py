@@ -61,6 +61,21 @@ def go_atoi(text: str) -> int | None:
     return value if -(1 << 63) <= value < (1 << 63) else None
 
 
+def customer_param(req: Request, log: SpanLogger) -> int | Response:
+    """The ``customer`` parameter both HTTP handlers take, or the 400 the original answers."""
+    try:
+        value = req.form_value("customer")
+    except FormError as exc:
+        log.error("bad request", error=str(exc))
+        return http_error(str(exc), 400)
+    if value == "":
+        return http_error("Missing required 'customer' parameter", 400)
+    customer_id = go_atoi(value)
+    if customer_id is None:
+        return http_error("Parameter 'customer' is not an integer", 400)
+    return customer_id
+
+
 class _FifoLock:
     """A mutex granting the lock in arrival order (Go's mutex turns FIFO once waiters starve >1 ms)."""
 
@@ -174,16 +189,9 @@ class CustomerService:
     def customer(self, req: Request) -> Response:
         log = self._logger.for_ctx(req.ctx)
         log.info("HTTP request received", method=req.method, url=req.url)
-        try:
-            value = req.form_value("customer")
-        except FormError as exc:
-            log.error("bad request", error=str(exc))
-            return http_error(str(exc), 400)
-        if value == "":
-            return http_error("Missing required 'customer' parameter", 400)
-        customer_id = go_atoi(value)
-        if customer_id is None:
-            return http_error("Parameter 'customer' is not an integer", 400)
+        customer_id = customer_param(req, log)
+        if isinstance(customer_id, Response):
+            return customer_id
         try:
             customer = self._database.get(req.ctx, customer_id)
         except CustomerNotFound as exc:

@@ -19,14 +19,13 @@ from opentelemetry import baggage
 from opentelemetry.context import Context
 
 from flightdeck.apps.hotrod.config import Config
-from flightdeck.apps.hotrod.customer import CUSTOMERS, Customer, CustomerClient, go_atoi
+from flightdeck.apps.hotrod.customer import CUSTOMERS, Customer, CustomerClient, customer_param
 from flightdeck.apps.hotrod.delay import Simulator
 from flightdeck.apps.hotrod.driver import Driver, DriverClient
 from flightdeck.apps.hotrod.metrics import ExpvarMaps, RpcMetrics, process_exposition
 from flightdeck.apps.hotrod.route import MINUTE_NS, RouteClient
 from flightdeck.apps.hotrod.tracing import Logger, Telemetry
 from flightdeck.apps.hotrod.web import (
-    FormError,
     HTTPService,
     Mux,
     Request,
@@ -230,16 +229,9 @@ class FrontendService:
     def dispatch(self, req: Request) -> Response:
         log = self._logger.for_ctx(req.ctx)
         log.info("HTTP request received", method=req.method, url=req.url)
-        try:
-            value = req.form_value("customer")
-        except FormError as exc:
-            log.error("bad request", error=str(exc))
-            return http_error(str(exc), 400)
-        if value == "":
-            return http_error("Missing required 'customer' parameter", 400)
-        customer_id = go_atoi(value)
-        if customer_id is None:
-            return http_error("Parameter 'customer' is not an integer", 400)
+        customer_id = customer_param(req, log)
+        if isinstance(customer_id, Response):
+            return customer_id
         fault = self._inject_fault(req)
         if fault is not None:
             return fault
