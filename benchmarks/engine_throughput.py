@@ -46,30 +46,39 @@ def machine() -> str:
 
 
 class InMemoryProvider:
-    """Values per run: a healthy canary, a failing one (high error rate) or one with no data."""
+    """Results held in memory per run model: a healthy canary, a failing one (high error rate) or
+    one with no data. Each measurement still evaluates the metric's real successCondition."""
 
     def __init__(self, seed: int = 7) -> None:
-        self.rng = random.Random(seed)
-        self.values = {
+        rng = random.Random(seed)
+        values = {
             "traffic-detection": 0.9,
             "error-rate-lt-5-percent": 0.01,
             "latency-p95-lt-1s": 640.0,
         }
+        self.results: dict[tuple[str, str], list[Float64Slice]] = {}
+        for mode in ("healthy", "failing", "empty"):
+            for name, value in values.items():
+                if mode == "empty" and name == "latency-p95-lt-1s":
+                    series = [Float64Slice([])]
+                else:
+                    if mode == "failing" and name == "error-rate-lt-5-percent":
+                        value = 0.2
+                    series = [Float64Slice([value * (0.9 + 0.2 * rng.random())]) for _ in range(16)]
+                self.results[mode, name] = series
+        self.shown = {
+            id(r): "[" + ",".join(format_float(v) for v in r) + "]" for s in self.results.values() for r in s
+        }
+        self.tick = 0
 
     def __call__(self, task: MeasurementTask, run: AnalysisRun, now: float) -> FinishedMeasurement:
-        mode = run.labels["mode"]
         metric = task.metric
-        if mode == "empty" and metric.name == "latency-p95-lt-1s":
-            result = Float64Slice([])
-        else:
-            value = self.values[metric.name]
-            if mode == "failing" and metric.name == "error-rate-lt-5-percent":
-                value = 0.2
-            result = Float64Slice([value * (0.9 + 0.2 * self.rng.random())])
+        series = self.results[run.labels["mode"], metric.name]
+        self.tick += 1
+        result = series[self.tick % len(series)]
         try:
             phase = evaluate_result(result, metric)
-            shown = "[" + ",".join(format_float(v) for v in result) + "]"
-            measurement = Measurement(phase, started_at=now, finished_at=now, value=shown)
+            measurement = Measurement(phase, started_at=now, finished_at=now, value=self.shown[id(result)])
         except ConditionError as exc:
             measurement = Measurement(Phase.ERROR, started_at=now, finished_at=now, message=str(exc))
         return FinishedMeasurement(metric.name, measurement)

@@ -93,18 +93,65 @@ def arg_values(args: Sequence[Argument]) -> dict[str, str]:
     return values
 
 
-def resolve_metric(metric: Metric, args: Sequence[Argument]) -> Metric:
-    """Substitute ``args`` into one metric (Argo's ResolveMetricArgs)."""
+def resolve_metrics(metrics: Sequence[Metric], args: Sequence[Argument]) -> tuple[Metric, ...]:
+    """Substitute ``args`` into every metric of a run."""
     values = arg_values(args)
-    text = _metric_json(metric.raw)
+    return tuple(resolve_metric(m, args, values) for m in metrics)
+
+
+def resolve_metric(
+    metric: Metric, args: Sequence[Argument], values: Mapping[str, str] | None = None
+) -> Metric:
+    """Substitute ``args`` into one metric (Argo's ResolveMetricArgs); ``values`` is
+    ``arg_values(args)`` when the caller already has it."""
+    if values is None:
+        values = arg_values(args)
+    if not metric.json_cache:
+        metric.json_cache.append(_metric_json(metric.raw))
+    text = metric.json_cache[0]
     if "{{" not in text:
         return metric
+    if all(map(_json_plain, values)) and all(map(_json_plain, values.values())):
+        # Substituting into each string leaf gives what substituting into the JSON text and decoding
+        # it gives, when no key or value needs escaping; any failure takes the text path below,
+        # which produces Argo's exact error.
+        try:
+            raw = {k: _substitute_leaves(v, values) for k, v in metric.raw.items() if v is not None}
+        except (ArgumentError, _NotPlain):
+            pass
+        else:
+            return Metric.from_dict(raw)
     resolved = substitute(text, values)
     try:
         raw = json.loads(resolved)
     except json.JSONDecodeError as exc:
         raise ArgumentError(f"invalid character in resolved metric: {exc.msg}") from None
     return Metric.from_dict(raw)
+
+
+class _NotPlain(Exception):
+    """A structure the leaf-wise substitution does not handle exactly (the text path does)."""
+
+
+def _json_plain(text: str) -> bool:
+    return text.isascii() and text.isprintable() and '"' not in text and "\\" not in text
+
+
+def _substitute_leaves(value: Any, values: Mapping[str, str]) -> Any:
+    if isinstance(value, str):
+        return substitute(value, values) if "{{" in value else value
+    if isinstance(value, dict):
+        out: dict[str, Any] = {}
+        for key, item in value.items():
+            if not isinstance(key, str) or "{{" in key:
+                raise _NotPlain
+            out[key] = _substitute_leaves(item, values)
+        return out
+    if isinstance(value, list | tuple):
+        return [_substitute_leaves(item, values) for item in value]
+    if value is None or isinstance(value, bool | int | float):
+        return value
+    raise _NotPlain
 
 
 def without_secrets(args: Sequence[Argument]) -> list[Argument]:

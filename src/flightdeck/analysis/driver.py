@@ -13,7 +13,7 @@ from concurrent.futures import Executor
 from flightdeck.analysis.args import SecretLookup
 from flightdeck.analysis.providers import MeasureContext, ProviderError, build_provider
 from flightdeck.analysis.reconcile import Event, FinishedMeasurement, MeasurementTask, reconcile
-from flightdeck.analysis.types import AnalysisRun, AnalysisRunStatus, Measurement, Phase
+from flightdeck.analysis.types import AnalysisRun, Measurement, Phase
 
 Measure = Callable[[MeasurementTask, AnalysisRun, float], FinishedMeasurement]
 """Take one measurement for a task at time ``now``."""
@@ -59,17 +59,6 @@ def take_measurement(task: MeasurementTask, run: AnalysisRun, now: float) -> Fin
     return FinishedMeasurement(metric.name, measurement, metadata, resumed=task.incomplete is not None)
 
 
-def _signature(status: AnalysisRunStatus) -> tuple[object, ...]:
-    """What can make another pass at the same instant differ: the run's phase and message, its
-    start, and which metrics completed (a completed metric can make the run terminate)."""
-    return (
-        status.phase,
-        status.message,
-        status.started_at is None,
-        tuple(r.name for r in status.metric_results if r.phase.completed),
-    )
-
-
 @dataclasses.dataclass(slots=True)
 class Settled:
     """The outcome of driving a run at one instant."""
@@ -110,7 +99,6 @@ class AnalysisDriver:
         finished: list[FinishedMeasurement] = []
         requeue_at: float | None = None
         for _ in range(MAX_PASSES_PER_INSTANT):
-            before = _signature(run.status)
             result = reconcile(run, now, finished, self._secrets, in_place=True)
             run.status = result.status
             events.extend(result.events)
@@ -122,9 +110,7 @@ class AnalysisDriver:
                 finished = self._run_tasks(result.tasks, run, now)
                 taken.extend(finished)
                 continue
-            # Without new tasks, another pass can only differ if this one changed a phase (a
-            # failed metric makes the run terminate, which completes its siblings).
-            if _signature(run.status) == before:
+            if not result.changed:
                 break
             finished = []
         return Settled(taken, events, requeue_at)

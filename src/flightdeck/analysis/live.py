@@ -7,7 +7,7 @@ import time
 from collections.abc import Callable
 from concurrent.futures import ThreadPoolExecutor
 
-from flightdeck.analysis.args import SecretLookup, resolve_metric, with_secrets
+from flightdeck.analysis.args import SecretLookup, resolve_metrics, with_secrets
 from flightdeck.analysis.driver import AnalysisDriver, Measure, take_measurement
 from flightdeck.analysis.reconcile import FinishedMeasurement, MeasurementTask, reconcile
 from flightdeck.analysis.types import AnalysisRun, Phase
@@ -77,6 +77,6 @@ def measure_once(
     if secrets is not None and any(a.value_from and a.value_from.get("secretKeyRef") for a in args):
         args, values = with_secrets(args, run.namespace, secrets)
         redact = tuple(v for v in values if v)
-    tasks = [MeasurementTask(resolve_metric(m, args), secrets=redact) for m in run.spec.metrics]
+    tasks = [MeasurementTask(m, secrets=redact) for m in resolve_metrics(run.spec.metrics, args)]
     with ThreadPoolExecutor(max_workers=8, thread_name_prefix="measure") as pool:
         return list(pool.map(lambda t: measure(t, run, now), tasks))

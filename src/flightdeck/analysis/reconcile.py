@@ -20,6 +20,7 @@ from flightdeck.analysis.args import (
     ArgumentError,
     SecretLookup,
     resolve_metric,
+    resolve_metrics,
     with_secrets,
     without_secrets,
 )
@@ -34,7 +35,7 @@ from flightdeck.analysis.types import (
     Phase,
     RunSummary,
 )
-from flightdeck.analysis.validate import SpecError, match_rules, validate_metrics
+from flightdeck.analysis.validate import SpecError, match_rules, metric_shape, validate_metrics
 from flightdeck.kube.durations import DurationError, parse_go_duration
 
 ERROR_RETRY_INTERVAL = 10.0
@@ -80,6 +81,9 @@ class Reconciled:
     tasks: list[MeasurementTask]
     requeue_at: float | None
     events: list[Event]
+    changed: bool = False
+    """A metric or the run completed, or the run started: another pass at the same instant may differ
+    (a failed metric makes the run terminate, which completes its siblings)."""
 
 
 @dataclasses.dataclass(frozen=True, slots=True)
@@ -104,20 +108,40 @@ class MetricPlan:
     retention: int
 
 
+_Timing = tuple[int, int, int, int, int | None, float | None, bool, float | None, bool]
+_timings: dict[tuple[object, ...], _Timing] = {}
+
+
+def _timing(metric: Metric) -> _Timing:
+    return (
+        metric.failure_limit,
+        metric.inconclusive_limit,
+        metric.consecutive_error_limit,
+        metric.consecutive_success_limit,
+        metric.effective_count(),
+        _duration_or_none(metric.interval) if metric.interval else None,
+        bool(metric.interval),
+        _duration_or_none(metric.initial_delay) if metric.initial_delay else None,
+        bool(metric.initial_delay),
+    )
+
+
 def plan_metric(metric: Metric, index: int = 0, *, dry_run: bool = False, retention: int = 0) -> MetricPlan:
+    key = metric_shape(metric)
+    if key is None:
+        timing = _timing(metric)
+    else:
+        cached = _timings.get(key)
+        if cached is None:
+            if len(_timings) >= 4096:
+                _timings.clear()
+            cached = _timings[key] = _timing(metric)
+        timing = cached
     return MetricPlan(
-        metric=metric,
-        index=index,
-        name=metric.name,
-        failure_limit=metric.failure_limit,
-        inconclusive_limit=metric.inconclusive_limit,
-        error_limit=metric.consecutive_error_limit,
-        success_limit=metric.consecutive_success_limit,
-        count=metric.effective_count(),
-        interval=_duration_or_none(metric.interval) if metric.interval else None,
-        has_interval=bool(metric.interval),
-        delay=_duration_or_none(metric.initial_delay) if metric.initial_delay else None,
-        has_delay=bool(metric.initial_delay),
+        metric,
+        index,
+        metric.name,
+        *timing,
         dry_run=dry_run,
         retention=retention if retention > 0 else MEASUREMENT_HISTORY_LIMIT,
     )
@@ -151,7 +175,7 @@ def _prepare(run: AnalysisRun) -> _Prepared:
 def _prepare_uncached(run: AnalysisRun) -> _Prepared:
     try:
         args = without_secrets(run.spec.args)
-        metrics = tuple(resolve_metric(m, args) for m in run.spec.metrics)
+        metrics = resolve_metrics(run.spec.metrics, args)
     except ArgumentError as exc:
         return _Prepared((), error=f"Unable to resolve metric arguments: {exc}")
     try:
@@ -218,33 +242,41 @@ def reconcile(
 
     started_before = status.started_at
     results = {r.name: r for r in status.metric_results}
-    for item in finished:
-        _apply(status, results, item, now, prepared)
-
-    phase, message = _assess_run(run, status, results, prepared, now, events)
-    if phase != status.phase:
-        status.phase = phase
-        status.message = message
-        if phase.completed:
-            events.append(_completion_event(phase))
-            if status.completed_at is None:
-                status.completed_at = now
-    _trim_measurements(status, results, prepared)
+    terminate = bool(run.spec.terminate)
+    changed = False
+    # Assessment is a function of the results and spec.terminate only, so a pass that brings no
+    # measurements to a status already at its fixed point would reassess to the same values.
+    if finished or status.settled_terminate is not terminate:
+        for item in finished:
+            _apply(status, results, item, now, prepared)
+        phase, message, changed = _assess_run(run, status, results, prepared, now, events)
+        if phase != status.phase:
+            changed = True
+            status.phase = phase
+            status.message = message
+            if phase.completed:
+                events.append(_completion_event(phase))
+                if status.completed_at is None:
+                    status.completed_at = now
+        _trim_measurements(status, results, prepared)
+        status.settled_terminate = None if changed else terminate
 
     if status.phase.completed:
-        return Reconciled(status, [], None, events)
+        return Reconciled(status, [], None, events, changed)
     try:
-        tasks = _due_tasks(run, status, results, prepared, now, started_before, secret_args, redact)
+        tasks, requeue_at = _schedule(
+            run, status, results, prepared, now, started_before, secret_args, redact
+        )
     except ArgumentError as exc:
         return _errored(status, f"Unable to resolve metric arguments: {exc}", events)
-    return Reconciled(status, tasks, _next_reconcile(status, results, prepared, now), events)
+    return Reconciled(status, tasks, requeue_at, events, changed)
 
 
 def _errored(status: AnalysisRunStatus, message: str, events: list[Event]) -> Reconciled:
     status.phase = Phase.ERROR
     status.message = message
     events.append(_completion_event(Phase.ERROR))
-    return Reconciled(status, [], None, events)
+    return Reconciled(status, [], None, events, True)
 
 
 def _completion_event(phase: Phase) -> Event:
@@ -355,12 +387,15 @@ def _assess_run(
     prepared: _Prepared,
     now: float,
     events: list[Event],
-) -> tuple[Phase, str]:
-    """Argo's assessRunStatus: metric phases, summaries, then the worst completed phase."""
+) -> tuple[Phase, str, bool]:
+    """Argo's assessRunStatus: metric phases, summaries, then the worst completed phase; and
+    whether a metric completed or the run started, which can change the next assessment."""
     terminating = is_terminating(run, status)
     everything_completed = True
+    changed = False
     if status.started_at is None:
         status.started_at = now
+        changed = True
     worst: Phase | None = None
     worst_message = "Run Terminated" if run.spec.terminate else ""
     summary = RunSummary()
@@ -378,6 +413,7 @@ def _assess_run(
         phase = assess_metric(plan, result, terminating)
         if phase != result.phase:
             if phase.completed:
+                changed = True
                 events.append(
                     Event(
                         f"Metric{phase.value}",
@@ -411,10 +447,10 @@ def _assess_run(
     status.dry_run_summary = dry_summary
     worst_message = worst_message.strip()
     if terminating:
-        return (worst or Phase.SUCCESSFUL), worst_message
+        return (worst or Phase.SUCCESSFUL), worst_message, changed
     if not everything_completed or worst is None:
-        return Phase.RUNNING, ""
-    return worst, worst_message
+        return Phase.RUNNING, "", changed
+    return worst, worst_message, changed
 
 
 def _count(summary: RunSummary, phase: Phase | None) -> None:
@@ -439,7 +475,7 @@ def _trim_measurements(
             del result.measurements[: len(result.measurements) - plan.retention]
 
 
-def _due_tasks(
+def _schedule(
     run: AnalysisRun,
     status: AnalysisRunStatus,
     results: Mapping[str, MetricResult],
@@ -448,42 +484,55 @@ def _due_tasks(
     started_before: float | None,
     secret_args: Sequence[Argument] | None,
     redact: tuple[str, ...],
-) -> list[MeasurementTask]:
-    """Argo's generateMetricTasks, evaluated for the pass that starts now."""
+) -> tuple[list[MeasurementTask], float | None]:
+    """Argo's generateMetricTasks for the pass that starts now, and calculateNextReconcileTime:
+    the earliest moment any unfinished metric is due. One walk over the metrics serves both."""
     terminating = is_terminating(run, status)
     tasks: list[MeasurementTask] = []
+    earliest: float | None = None
     for plan in prepared.plans:
         result = results.get(plan.name)
-        if result is not None and result.phase.completed:
-            continue
-        last = result.measurements[-1] if result is not None and result.measurements else None
-        if last is not None and last.finished_at is None:
-            if last.resume_at is not None and last.resume_at > now:
+        moment: float | None = None
+        if result is None or not result.measurements:
+            if result is not None and result.phase.completed:
                 continue
-            tasks.append(_task(run, plan, secret_args, redact, incomplete=last, terminate=terminating))
-            continue
-        if terminating:
-            continue
-        if last is None:
-            if plan.has_delay and (
-                started_before is None or plan.delay is None or started_before + plan.delay > now
-            ):
-                continue
-            tasks.append(_task(run, plan, secret_args, redact))
-            continue
-        if plan.count is not None and result is not None and result.count >= plan.count:
-            continue
-        if last.phase is Phase.ERROR or not plan.has_interval:
-            wait: float | None = ERROR_RETRY_INTERVAL
+            if plan.has_delay:
+                if plan.delay is not None:
+                    moment = (status.started_at if status.started_at is not None else now) + plan.delay
+                due = not (started_before is None or plan.delay is None or started_before + plan.delay > now)
+            else:
+                due = True
+            if due and not terminating:
+                tasks.append(_task(run, plan, secret_args, redact))
         else:
-            wait = plan.interval
-        if wait is None or last.finished_at is None:
-            continue
-        # Argo requeues exactly at the boundary and runs just past it; on a virtual clock the
-        # boundary itself is due.
-        if now >= last.finished_at + wait:
-            tasks.append(_task(run, plan, secret_args, redact))
-    return tasks
+            if result.phase.completed:
+                continue
+            last = result.measurements[-1]
+            if last.finished_at is None:
+                moment = last.resume_at
+                if moment is None or moment <= now:
+                    tasks.append(
+                        _task(run, plan, secret_args, redact, incomplete=last, terminate=terminating)
+                    )
+            elif plan.count is not None and result.count >= plan.count:
+                continue
+            else:
+                if last.phase is Phase.ERROR:
+                    moment = last.finished_at + ERROR_RETRY_INTERVAL
+                elif plan.has_interval:
+                    moment = None if plan.interval is None else last.finished_at + plan.interval
+                else:
+                    # Argo waits the error-retry interval here but schedules no requeue for it.
+                    if not terminating and now >= last.finished_at + ERROR_RETRY_INTERVAL:
+                        tasks.append(_task(run, plan, secret_args, redact))
+                    continue
+                # Argo requeues exactly at the boundary and runs just past it; on a virtual clock
+                # the boundary itself is due.
+                if not terminating and moment is not None and now >= moment:
+                    tasks.append(_task(run, plan, secret_args, redact))
+        if moment is not None and (earliest is None or moment < earliest):
+            earliest = moment
+    return tasks, earliest
 
 
 def _task(
@@ -497,33 +546,6 @@ def _task(
     # Without secret args the metric resolved for validation is already the final one.
     metric = plan.metric if secret_args is None else resolve_metric(run.spec.metrics[plan.index], secret_args)
     return MeasurementTask(metric, incomplete, terminate, redact)
-
-
-def _next_reconcile(
-    status: AnalysisRunStatus, results: Mapping[str, MetricResult], prepared: _Prepared, now: float
-) -> float | None:
-    """Argo's calculateNextReconcileTime: the earliest moment any unfinished metric is due."""
-    earliest: float | None = None
-    for plan in prepared.plans:
-        result = results.get(plan.name)
-        moment: float | None = None
-        if result is not None and result.phase.completed:
-            continue
-        last = result.measurements[-1] if result is not None and result.measurements else None
-        if last is None:
-            if plan.has_delay and plan.delay is not None:
-                moment = (status.started_at if status.started_at is not None else now) + plan.delay
-        elif last.finished_at is None:
-            moment = last.resume_at
-        elif plan.count is not None and result is not None and result.count >= plan.count:
-            continue
-        elif last.phase is Phase.ERROR:
-            moment = last.finished_at + ERROR_RETRY_INTERVAL
-        elif plan.has_interval and plan.interval is not None:
-            moment = last.finished_at + plan.interval
-        if moment is not None and (earliest is None or moment < earliest):
-            earliest = moment
-    return earliest
 
 
 def ttl_deadline(run: AnalysisRun) -> float | None:

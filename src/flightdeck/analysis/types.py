@@ -66,6 +66,8 @@ class Metric:
 
     name: str
     raw: Mapping[str, Any]
+    json_cache: list[str] = dataclasses.field(default_factory=list, compare=False, repr=False)
+    """Holds the metric's JSON text once templating has needed it (``raw`` is never mutated)."""
 
     @property
     def interval(self) -> str:
@@ -239,6 +241,9 @@ class AnalysisRunStatus:
     completed_at: float | None = None
     run_summary: RunSummary = dataclasses.field(default_factory=RunSummary)
     dry_run_summary: RunSummary | None = None
+    settled_terminate: bool | None = dataclasses.field(default=None, compare=False, repr=False)
+    """Set by the reconciler when assessing this status again (with ``spec.terminate`` equal to the
+    value stored) cannot change it; a copy forgets it, so anything that edits a copy is reassessed."""
 
     def copy(self) -> AnalysisRunStatus:
         # Summaries are rebuilt, never mutated, by the reconciler, so they are shared.

@@ -27,8 +27,46 @@ def validate_metrics(metrics: Sequence[Metric]) -> None:
             raise SpecError(f"metrics[{i}]: {problem}")
 
 
+_SHAPE_FIELDS = (
+    "count",
+    "failureLimit",
+    "inconclusiveLimit",
+    "consecutiveErrorLimit",
+    "consecutiveSuccessLimit",
+    "interval",
+    "initialDelay",
+)
+_SHAPE_CACHE_LIMIT = 4096
+_problems: dict[tuple[object, ...], str | None] = {}
+
+
+def metric_shape(metric: Metric) -> tuple[object, ...] | None:
+    """The fields validation and scheduling depend on; runs of one template share it, so derived
+    data is computed once per shape. None when a field holds an unhashable value."""
+    raw = metric.raw
+    provider = raw.get("provider")
+    providers = tuple(k for k, v in provider.items() if v is not None) if isinstance(provider, dict) else ()
+    key = (*(raw.get(f) for f in _SHAPE_FIELDS), providers)
+    try:
+        hash(key)
+    except TypeError:
+        return None
+    return key
+
+
 def metric_problem(metric: Metric) -> str | None:
     """The first rule a metric breaks, or None (Argo's ValidateMetric, v1.8+ rules)."""
+    key = metric_shape(metric)
+    if key is None:
+        return _metric_problem(metric)
+    if key not in _problems:
+        if len(_problems) >= _SHAPE_CACHE_LIMIT:
+            _problems.clear()
+        _problems[key] = _metric_problem(metric)
+    return _problems[key]
+
+
+def _metric_problem(metric: Metric) -> str | None:
     count = metric.count or 0
     failure_limit = metric.failure_limit
     success_limit = metric.consecutive_success_limit

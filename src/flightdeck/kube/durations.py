@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import functools
 import re
 
 _UNITS: dict[str, float] = {
@@ -21,6 +22,7 @@ class DurationError(ValueError):
     """``str()`` is Go's message, e.g. ``time: missing unit in duration "60"``."""
 
 
+@functools.lru_cache(maxsize=1024)
 def parse_go_duration(text: str) -> float:
     """Parse a Go duration string into seconds (``"1h30m"`` → 5400.0)."""
     quoted = '"' + text + '"'

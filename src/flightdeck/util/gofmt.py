@@ -41,6 +41,8 @@ def format_float_v(value: float) -> str:
 
 def go_quote(s: str) -> str:
     """``strconv.Quote`` (and ``%#v`` of a string): a double-quoted Go string literal."""
+    if s.isascii() and s.isprintable() and '"' not in s and "\\" not in s:
+        return '"' + s + '"'
     out = ['"']
     for ch in s:
         o = ord(ch)
