@@ -17,6 +17,7 @@ _COMMAND_MODULES = (
     "flightdeck.cli.prometheus",
     "flightdeck.cli.demo",
     "flightdeck.cli.app",
+    "flightdeck.cli.cluster",
 )
 
 
