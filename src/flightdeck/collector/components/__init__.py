@@ -1,0 +1,1 @@
+"""Built-in collector components, one package per upstream component type."""
