@@ -11,7 +11,7 @@ from collections.abc import Callable, Sequence
 from concurrent.futures import Executor
 
 from flightdeck.analysis.args import SecretLookup
-from flightdeck.analysis.providers import MeasureContext, ProviderError, build_provider
+from flightdeck.analysis.providers import ClusterClient, MeasureContext, ProviderError, build_provider
 from flightdeck.analysis.reconcile import Event, FinishedMeasurement, MeasurementTask, reconcile
 from flightdeck.analysis.types import AnalysisRun, Measurement, Phase
 
@@ -21,10 +21,25 @@ Measure = Callable[[MeasurementTask, AnalysisRun, float], FinishedMeasurement]
 MAX_PASSES_PER_INSTANT = 64
 
 
-def take_measurement(task: MeasurementTask, run: AnalysisRun, now: float) -> FinishedMeasurement:
-    """Run, resume or terminate a measurement with the registered provider (Argo's runMeasurements)."""
+def take_measurement(
+    task: MeasurementTask, run: AnalysisRun, now: float, cluster: ClusterClient | None = None
+) -> FinishedMeasurement:
+    """Run, resume or terminate a measurement with the registered provider (Argo's runMeasurements).
+
+    ``run.status`` is the status the task was generated from; ``cluster`` is the local cluster for
+    providers that create objects (``job``)."""
     metric = task.metric
-    ctx = MeasureContext(run.name, run.namespace, now, {s: "*****" for s in task.secrets})
+    result = run.status.result(metric.name)
+    ordinal = 1 if result is None else result.count + result.error + 1
+    ctx = MeasureContext(
+        run.name,
+        run.namespace,
+        now,
+        {s: "*****" for s in task.secrets},
+        run_uid=run.uid,
+        ordinal=ordinal,
+        cluster=cluster,
+    )
     metadata = None
     try:
         provider = build_provider(metric)

@@ -250,6 +250,11 @@ def reconcile(
         for item in finished:
             _apply(status, results, item, now, prepared)
         phase, message, changed = _assess_run(run, status, results, prepared, now, events)
+        if phase.completed and _terminations_due(status, now):
+            # Argo terminates in-flight (asynchronous, e.g. job) measurements before it assesses the
+            # run; here those terminations are this pass's tasks, and the pass that applies them
+            # completes the run.
+            phase, message = status.phase, status.message
         if phase != status.phase:
             changed = True
             status.phase = phase
@@ -270,6 +275,18 @@ def reconcile(
     except ArgumentError as exc:
         return _errored(status, f"Unable to resolve metric arguments: {exc}", events)
     return Reconciled(status, tasks, requeue_at, events, changed)
+
+
+def _terminations_due(status: AnalysisRunStatus, now: float) -> bool:
+    """Whether an unfinished measurement will be terminated by this pass's tasks (one waiting for a
+    future ``resumeAt`` is left alone, as in Argo)."""
+    for result in status.metric_results:
+        if result.phase.completed or not result.measurements:
+            continue
+        last = result.measurements[-1]
+        if last.finished_at is None and (last.resume_at is None or last.resume_at <= now):
+            return True
+    return False
 
 
 def _errored(status: AnalysisRunStatus, message: str, events: list[Event]) -> Reconciled:

@@ -350,3 +350,5 @@ class AnalysisRun:
     created_at: float | None = None
     prepared: object = dataclasses.field(default=None, repr=False, compare=False)
     """Derived data the reconciler caches (resolved and validated metrics); never serialised."""
+    uid: str = ""
+    """``metadata.uid`` when the run is a stored object (Argo's job provider names Jobs after it)."""

@@ -14,6 +14,7 @@ from typing import Any
 import yaml
 
 from flightdeck.cli.errors import UserError
+from flightdeck.kube.kinds import find_kind
 from flightdeck.kube.manifest import ManifestError, load_paths
 from flightdeck.server.client import ControlClient
 from flightdeck.server.state import DEFAULT_STATE_DIR, StateDir
@@ -21,36 +22,15 @@ from flightdeck.util.timefmt import human_duration, parse_rfc3339
 
 Obj = dict[str, Any]
 
-# Resource names and short names as kubectl and the Argo plugin accept them.
-KIND_ALIASES: dict[str, str] = {}
-for _kind, _names in {
-    "Pod": ("pod", "pods", "po"),
-    "ReplicaSet": ("replicaset", "replicasets", "rs"),
-    "Service": ("service", "services", "svc"),
-    "Deployment": ("deployment", "deployments", "deploy"),
-    "DaemonSet": ("daemonset", "daemonsets", "ds"),
-    "Namespace": ("namespace", "namespaces", "ns"),
-    "ConfigMap": ("configmap", "configmaps", "cm"),
-    "Secret": ("secret", "secrets"),
-    "Event": ("event", "events", "ev"),
-    "Rollout": ("rollout", "rollouts", "ro"),
-    "AnalysisRun": ("analysisrun", "analysisruns", "ar"),
-    "AnalysisTemplate": ("analysistemplate", "analysistemplates", "at"),
-    "ClusterAnalysisTemplate": ("clusteranalysistemplate", "clusteranalysistemplates", "cat"),
-    "Application": ("application", "applications", "app", "apps"),
-    "ApplicationSet": ("applicationset", "applicationsets", "appset", "appsets"),
-}.items():
-    for _name in _names:
-        KIND_ALIASES[_name] = _kind
-
 ROLLOUT_ACTIONS = ("promote", "abort", "retry", "undo", "restart", "pause", "resume", "set-image")
 
 
 def kind_of(name: str) -> str:
-    kind = KIND_ALIASES.get(name.lower())
-    if kind is None:
+    """The kind for any name kubectl accepts (kind, plural, short name such as ``rs`` or ``svc``)."""
+    spec = find_kind(name)
+    if spec is None:
         raise UserError(f'error: the server doesn\'t have a resource type "{name}"', exit_code=1)
-    return kind
+    return spec.kind
 
 
 def register(subparsers: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:

@@ -562,6 +562,7 @@ _KINDS: dict[str, KindSpec] = {
             "analysistemplates",
             argo.KINDS["AnalysisTemplate"].schema,
             versions=("v1alpha1",),
+            short=("at",),
         ),
         _spec(
             "ClusterAnalysisTemplate",
@@ -570,9 +571,17 @@ _KINDS: dict[str, KindSpec] = {
             argo.KINDS["ClusterAnalysisTemplate"].schema,
             versions=("v1alpha1",),
             namespaced=False,
+            short=("cat",),
         ),
-        _spec("AnalysisRun", _ARGO, "analysisruns", argo.KINDS["AnalysisRun"].schema, versions=("v1alpha1",)),
-        _spec("Application", _ARGO, "applications", OPEN_SPEC, versions=("v1alpha1",), short=("app",)),
+        _spec(
+            "AnalysisRun",
+            _ARGO,
+            "analysisruns",
+            argo.KINDS["AnalysisRun"].schema,
+            versions=("v1alpha1",),
+            short=("ar",),
+        ),
+        _spec("Application", _ARGO, "applications", OPEN_SPEC, versions=("v1alpha1",), short=("app", "apps")),
         _spec(
             "ApplicationSet", _ARGO, "applicationsets", OPEN_SPEC, versions=("v1alpha1",), short=("appset",)
         ),

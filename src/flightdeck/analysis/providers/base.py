@@ -9,13 +9,28 @@ from __future__ import annotations
 
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
-from typing import Protocol
+from typing import Any, Protocol
 
 from flightdeck.analysis.types import Measurement, Metric
 
 
 class ProviderError(Exception):
     """A provider could not be built or could not measure; ``str()`` is the user-visible text."""
+
+
+class ClusterClient(Protocol):
+    """The object-store calls a provider that creates cluster objects (``job``) makes.
+
+    :class:`flightdeck.kube.store.ObjectStore` satisfies it; errors are its ``ApiError``s.
+    """
+
+    def get(self, kind: str, namespace: str, name: str) -> dict[str, Any] | None: ...
+
+    def list(self, kind: str, namespace: str | None = None, selector: Any = None) -> list[dict[str, Any]]: ...
+
+    def create(self, obj: Mapping[str, Any]) -> dict[str, Any]: ...
+
+    def delete(self, kind: str, namespace: str, name: str) -> None: ...
 
 
 @dataclass(frozen=True, slots=True)
@@ -27,6 +42,12 @@ class MeasureContext:
     now: float
     secrets: Mapping[str, str] = field(default_factory=dict)
     """Resolved secret values, so providers can redact them (``*****``) from messages."""
+    run_uid: str = ""
+    ordinal: int = 1
+    """This measurement's number for the metric: measurements taken so far (``count`` + ``error``) + 1,
+    which Argo's job provider puts in the Job's name."""
+    cluster: ClusterClient | None = None
+    """The local cluster, for providers that run objects in it; None outside ``flightdeck up``."""
 
 
 class Provider(Protocol):

@@ -21,7 +21,7 @@ import ssl
 import threading
 import time
 import urllib.parse
-from collections.abc import Iterable, Mapping
+from collections.abc import Callable, Iterable, Mapping
 from dataclasses import dataclass
 from functools import lru_cache
 
@@ -35,6 +35,64 @@ _HEADER_TOKEN = re.compile(r"^[!#$%&'*+\-.^_`|~0-9A-Za-z]+$")
 
 _clients: dict[tuple[bool, float], httpx.Client] = {}
 _clients_lock = threading.Lock()
+
+Resolver = Callable[[str], "str | None"]
+"""Cluster-name resolution: host name → IP (or ``IP:port`` when the name's port moves), None if unknown."""
+
+_resolver: Resolver | None = None
+
+
+def set_resolver(resolver: Resolver | None) -> None:
+    """Resolve host names through ``resolver`` first (the local cluster's names), then DNS.
+
+    The request keeps its URL, ``Host`` header and TLS server name; only the address dialled changes,
+    as with a cluster DNS entry. Errors name the address dialled, as Go's do.
+    """
+    global _resolver
+    _resolver = resolver
+    close_clients()
+
+
+def _resolved(host: str, port: int) -> tuple[str, int] | None:
+    resolver = _resolver
+    if resolver is None or not host or _literal_ip(host) is not None:
+        return None
+    try:
+        answer = resolver(host)
+    except Exception:  # a broken resolver must not break measurements: fall back to DNS
+        return None
+    if not answer:
+        return None
+    ip, sep, moved = answer.rpartition(":")
+    if sep and moved.isdigit() and ip and (":" not in ip or ip.startswith("[")):
+        return ip.strip("[]"), int(moved)
+    return answer.strip("[]"), port
+
+
+def _route(url: str) -> tuple[str, list[tuple[bytes, bytes]], dict[str, str]]:
+    """The URL to dial, extra headers and request extensions for cluster-name resolution."""
+    if _resolver is None:
+        return url, [], {}
+    parts = urllib.parse.urlsplit(url)
+    host = parts.hostname or ""
+    try:
+        port = parts.port or (443 if parts.scheme.lower() == "https" else 80)
+    except ValueError:
+        return url, [], {}
+    target = _resolved(host, port)
+    if target is None:
+        return url, [], {}
+    ip, new_port = target
+    hostport = parts.netloc.rpartition("@")[2]
+    netloc = f"[{ip}]:{new_port}" if ":" in ip else f"{ip}:{new_port}"
+    if "@" in parts.netloc:
+        netloc = parts.netloc.rpartition("@")[0] + "@" + netloc
+    extensions = {"sni_hostname": host} if parts.scheme.lower() == "https" else {}
+    return (
+        urllib.parse.urlunsplit(parts._replace(netloc=netloc)),
+        [(b"Host", hostport.encode("idna"))],
+        extensions,
+    )
 
 
 class GoHTTPError(Exception):
@@ -160,13 +218,16 @@ def send(
         if any((ord(c) < 0x20 and c != "\t") or ord(c) == 0x7F for c in value):
             raise GoHTTPError(url_error(method, url, f'net/http: invalid header field value for "{key}"'))
     try:
+        dial_url, route_headers, extensions = _route(url)
         request = client.build_request(
             method,
-            url,
+            dial_url,
             # Go writes header values as the bytes they are; httpx would insist on ASCII for str
-            headers=[(key.encode("latin-1"), value.encode("utf-8")) for key, value in headers.items()],
+            headers=[(key.encode("latin-1"), value.encode("utf-8")) for key, value in headers.items()]
+            + route_headers,
             content=content,
             timeout=httpx.Timeout(timeout) if timeout is not None else None,
+            extensions=extensions or None,
         )
         response = client.send(request)
     except httpx.TooManyRedirects as exc:
@@ -278,6 +339,9 @@ def _tls_verify_reason(err: ssl.SSLCertVerificationError, host: str) -> str:
 def _dial_address(host: str, port: int) -> str:
     """The address Go would report for the dial: an IP literal as is, a name by its first address."""
     ip = _literal_ip(host)
+    routed = _resolved(host, port)
+    if routed is not None:
+        ip, port = routed
     if ip is None:
         try:
             infos = socket.getaddrinfo(host, port, type=socket.SOCK_STREAM)

@@ -1,0 +1,1 @@
+"""The embedded trace store: OTLP in, Jaeger's query API out (``flightdeck.traces.server.TraceServer``)."""
