@@ -85,7 +85,7 @@ def register(subparsers: argparse._SubParsersAction[argparse.ArgumentParser]) ->
     rollout.add_argument("image", nargs="?", help="for set-image: CONTAINER=IMAGE")
     rollout.add_argument("--full", action="store_true", help="promote: skip the remaining steps")
     rollout.add_argument("--to-revision", type=int, default=None, help="undo: the revision to go back to")
-    rollout.set_defaults(func=_rollout)
+    rollout.set_defaults(func=_rollout, late_positionals=[])
 
 
 def _client(ns: argparse.Namespace) -> ControlClient:
@@ -206,6 +206,10 @@ def _rollout(ns: argparse.Namespace) -> int:
     params: Obj = {"full": ns.full}
     if ns.to_revision is not None:
         params["revision"] = ns.to_revision
+    if ns.late_positionals and ns.image is None:
+        ns.image = ns.late_positionals.pop(0)
+    if ns.late_positionals:
+        raise UserError(f"error: unexpected arguments: {' '.join(ns.late_positionals)}", exit_code=1)
     if ns.action == "set-image":
         if not ns.image or "=" not in ns.image:
             raise UserError("error: set-image needs CONTAINER=IMAGE", exit_code=1)

@@ -17,7 +17,9 @@ _COMMAND_MODULES = (
     "flightdeck.cli.prometheus",
     "flightdeck.cli.demo",
     "flightdeck.cli.app",
+    "flightdeck.cli.collector",
     "flightdeck.cli.cluster",
+    "flightdeck.cli.up",
 )
 
 
@@ -42,7 +44,14 @@ def build_parser() -> argparse.ArgumentParser:
 
 def main(argv: Sequence[str] | None = None) -> int:
     parser = build_parser()
-    args = parser.parse_args(argv)
+    args, extra = parser.parse_known_args(argv)
+    if extra:
+        # kubectl puts flags anywhere (``rollout set-image NAME -n NS C=IMG``); commands that accept
+        # trailing positionals say so with ``late_positionals``.
+        late = getattr(args, "late_positionals", None)
+        if late is None or any(e.startswith("-") for e in extra):
+            parser.error(f"unrecognized arguments: {' '.join(extra)}")
+        late.extend(extra)
     func = getattr(args, "func", None)
     if func is None:
         parser.print_help()

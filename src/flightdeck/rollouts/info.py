@@ -21,6 +21,7 @@ from flightdeck.rollouts.objutil import (
     uid_of,
 )
 from flightdeck.rollouts.steps import current_set_weight, current_step, replicas_of, steps_of
+from flightdeck.util.timefmt import human_duration
 
 ICON_WAITING = "◷"
 ICON_PROGRESSING = "◌"
@@ -33,38 +34,6 @@ ICON_NEUTRAL = "•"
 
 # Go's time.Sub saturates at ~292 years: the age of an object without a creation time.
 _MAX_AGE_SECONDS = 9223372036.854775807
-
-
-def human_duration(seconds: float) -> str:
-    """apimachinery ``duration.HumanDuration``: ~2-3 significant figures (``7d``, ``3h59m``, ``90s``)."""
-    whole = int(seconds)
-    if whole < -1:
-        return "<invalid>"
-    if whole < 0:
-        return "0s"
-    if whole < 120:
-        return f"{whole}s"
-    minutes = whole // 60
-    if minutes < 10:
-        s = whole % 60
-        return f"{minutes}m" if s == 0 else f"{minutes}m{s}s"
-    if minutes < 180:
-        return f"{minutes}m"
-    hours = whole // 3600
-    if hours < 8:
-        m = minutes % 60
-        return f"{hours}h" if m == 0 else f"{hours}h{m}m"
-    if hours < 48:
-        return f"{hours}h"
-    if hours < 24 * 8:
-        h = hours % 24
-        return f"{hours // 24}d" if h == 0 else f"{hours // 24}d{h}h"
-    if hours < 24 * 365 * 2:
-        return f"{hours // 24}d"
-    if hours < 24 * 365 * 8:
-        days = (hours // 24) % 365
-        return f"{hours // 24 // 365}y" if days == 0 else f"{hours // 24 // 365}y{days}d"
-    return f"{hours // 24 // 365}y"
 
 
 def age(obj: Mapping[str, Any], now: float) -> str:

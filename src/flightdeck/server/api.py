@@ -3,6 +3,8 @@
 Routes (all JSON unless noted):
 
     GET    /healthz
+    GET    /metrics                                kube-state-metrics-compatible series (text/plain)
+    GET    /api/v1/sd/pods                         the pods as Prometheus HTTP service discovery
     GET    /api/v1/summary                         apps, rollouts, endpoints
     GET    /api/v1/objects/{kind}[?namespace=&selector=]
     GET    /api/v1/objects/{kind}/{namespace}/{name}
@@ -51,6 +53,8 @@ class ControlPlane(Protocol):
         self, namespace: str, pod: str, container: str | None, previous: bool, follow: bool
     ) -> Iterator[bytes]: ...
     def refresh_application(self, name: str) -> str: ...
+    def kube_state_metrics(self) -> str: ...
+    def pod_targets(self) -> list[Obj]: ...
 
 
 MAX_BODY = 16 * 1024 * 1024
@@ -139,6 +143,12 @@ class _Handler(BaseHTTPRequestHandler):
         if parts == ["healthz"]:
             self._json(200, {"status": "ok"})
             return
+        if parts == ["metrics"] and method == "GET":
+            self._text(200, plane.kube_state_metrics(), "text/plain; version=0.0.4; charset=utf-8")
+            return
+        if parts == ["api", "v1", "sd", "pods"] and method == "GET":
+            self._json(200, plane.pod_targets())
+            return
         if len(parts) < 3 or parts[:2] != ["api", "v1"]:
             raise ApiError(404, f"no such route: {method} {self.path}")
         rest = parts[2:]
@@ -180,10 +190,10 @@ class _Handler(BaseHTTPRequestHandler):
         self.end_headers()
         self.wfile.write(data)
 
-    def _text(self, status: int, text: str) -> None:
+    def _text(self, status: int, text: str, content_type: str = "text/plain; charset=utf-8") -> None:
         data = text.encode()
         self.send_response(status)
-        self.send_header("Content-Type", "text/plain; charset=utf-8")
+        self.send_header("Content-Type", content_type)
         self.send_header("Content-Length", str(len(data)))
         self.end_headers()
         self.wfile.write(data)

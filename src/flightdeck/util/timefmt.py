@@ -13,33 +13,34 @@ def parse_rfc3339(text: str) -> float:
     return _dt.datetime.fromisoformat(text.replace("Z", "+00:00")).timestamp()
 
 
+
 def human_duration(seconds: float) -> str:
-    """kubectl's AGE column (apimachinery ``duration.HumanDuration``)."""
-    if seconds < -1:
+    """apimachinery ``duration.HumanDuration`` (kubectl's AGE): ~2-3 significant figures (``7d``, ``3h59m``)."""
+    whole = int(seconds)
+    if whole < -1:
         return "<invalid>"
-    if seconds < 0:
+    if whole < 0:
         return "0s"
-    s = int(seconds)
-    if s < 60 * 2:
-        return f"{s}s"
-    minutes = s // 60
+    if whole < 120:
+        return f"{whole}s"
+    minutes = whole // 60
     if minutes < 10:
-        rest = s % 60
-        return f"{minutes}m{rest}s" if rest else f"{minutes}m"
-    if minutes < 60 * 3:
+        s = whole % 60
+        return f"{minutes}m" if s == 0 else f"{minutes}m{s}s"
+    if minutes < 180:
         return f"{minutes}m"
-    hours = minutes // 60
+    hours = whole // 3600
     if hours < 8:
-        rest = minutes % 60
-        return f"{hours}h{rest}m" if rest else f"{hours}h"
+        m = minutes % 60
+        return f"{hours}h" if m == 0 else f"{hours}h{m}m"
     if hours < 48:
         return f"{hours}h"
     if hours < 24 * 8:
-        rest = hours % 24
-        return f"{hours // 24}d{rest}h" if rest else f"{hours // 24}d"
+        h = hours % 24
+        return f"{hours // 24}d" if h == 0 else f"{hours // 24}d{h}h"
     if hours < 24 * 365 * 2:
         return f"{hours // 24}d"
     if hours < 24 * 365 * 8:
-        days = hours // 24 % 365
-        return f"{hours // 24 // 365}y{days}d" if days else f"{hours // 24 // 365}y"
+        days = (hours // 24) % 365
+        return f"{hours // 24 // 365}y" if days == 0 else f"{hours // 24 // 365}y{days}d"
     return f"{hours // 24 // 365}y"
