@@ -21,6 +21,7 @@ from flightdeck.apps.hotrod.metrics import ExpvarMaps, RpcMetrics
 from flightdeck.apps.hotrod.route import RouteService
 from flightdeck.apps.hotrod.tracing import ExporterError, Logger, Telemetry, otel_exporter_factory
 from flightdeck.cli.errors import UserError
+from flightdeck.runtime import resolver
 
 
 def _host_port(host: str, port: int) -> str:
@@ -118,6 +119,7 @@ def build_parser(prog: str = "hotrod") -> argparse.ArgumentParser:
 
 def run(args: argparse.Namespace) -> int:
     """Run until SIGTERM/SIGINT; the parsed arguments come from :func:`add_arguments`."""
+    resolver.install()  # cluster names (FLIGHTDECK_CLUSTER_HOSTS) when run as a pod on flightdeck's node
     config = config_from_args(args)
     app = HotRod(config, args.service)
     if args.service == "all":

@@ -145,16 +145,23 @@ def config_from_args(args: argparse.Namespace, environ: Mapping[str, str] | None
         )
     except ValueError as exc:
         raise UserError(str(exc)) from exc
+    # On flightdeck's local node every pod has its own loopback address: "0.0.0.0" means that one, both
+    # for the listeners and for the frontend's calls to the other services.
+    pod_ip = env.get("FLIGHTDECK_POD_IP")
+
+    def bind(host: str) -> str:
+        return pod_ip if pod_ip and host == "0.0.0.0" else host
+
     return Config(
         otel_exporter=args.otel_exporter,
         verbose=args.verbose,
         mysql_delay=mysql_delay,
         mysql_mutex_disabled=args.fix_disable_db_conn_mutex,
         route_worker_pool_size=args.fix_route_worker_pool_size,
-        customer_hostname=args.customer_service_hostname,
-        driver_hostname=args.driver_service_hostname,
-        frontend_hostname=args.frontend_service_hostname,
-        route_hostname=args.route_service_hostname,
+        customer_hostname=bind(args.customer_service_hostname),
+        driver_hostname=bind(args.driver_service_hostname),
+        frontend_hostname=bind(args.frontend_service_hostname),
+        route_hostname=bind(args.route_service_hostname),
         customer_port=args.customer_service_port,
         driver_port=args.driver_service_port,
         frontend_port=args.frontend_service_port,
