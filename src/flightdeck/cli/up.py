@@ -48,6 +48,7 @@ def register(subparsers: argparse._SubParsersAction[argparse.ArgumentParser]) ->
         "--prometheus-url", default=None, help="use this external Prometheus instead of the embedded one"
     )
     up.add_argument("--quiet", "-q", action="store_true", help="no live summary")
+    up.add_argument("--scrape-interval", default=None, help=argparse.SUPPRESS)
     up.set_defaults(func=_up)
 
     down = subparsers.add_parser("down", parents=[state], help="stop the platform started by `flightdeck up`")
@@ -92,6 +93,7 @@ def _up(ns: argparse.Namespace) -> int:
         jaeger_listen=ns.jaeger_listen,
         prometheus_url=ns.prometheus_url,
         live=not ns.quiet and sys.stdout.isatty(),
+        scrape_interval=ns.scrape_interval,
     )
     return run_platform(options)
 
@@ -99,7 +101,15 @@ def _up(ns: argparse.Namespace) -> int:
 def _detach(ns: argparse.Namespace, state: StateDir) -> int:
     state.ensure()
     argv = [sys.executable, "-m", "flightdeck.cli.main", "up", "--state-dir", str(state.path), "--quiet"]
-    for flag in ("appset", "repo_url", "api_listen", "prometheus_listen", "jaeger_listen", "prometheus_url"):
+    for flag in (
+        "appset",
+        "repo_url",
+        "api_listen",
+        "prometheus_listen",
+        "jaeger_listen",
+        "prometheus_url",
+        "scrape_interval",
+    ):
         value = getattr(ns, flag)
         if value is not None:
             argv += [f"--{flag.replace('_', '-')}", str(value)]

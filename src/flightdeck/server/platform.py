@@ -110,6 +110,10 @@ class Platform:
         self.traces: Any = None
         self.api = ControlAPI(self, self.token, *_host_port(options.api_listen, 0))
         self.gitops: Any = None
+        if options.repo:
+            from flightdeck.server.gitops_runner import GitOpsRunner
+
+            self.gitops = GitOpsRunner(self)
 
     # -- life cycle ------------------------------------------------------------------------------------
 
@@ -192,12 +196,8 @@ class Platform:
         )
 
     def _start_gitops(self) -> None:
-        if not self.options.repo:
-            return
-        from flightdeck.server.gitops_runner import GitOpsRunner
-
-        self.gitops = GitOpsRunner(self)
-        self.gitops.start()
+        if self.gitops is not None:
+            self.gitops.start()
 
     def _resolve_for_providers(self, host: str) -> str | None:
         """Cluster names as metric providers see them (the analysis runs in this process)."""
@@ -332,7 +332,10 @@ class Platform:
     def refresh_application(self, name: str) -> str:
         if self.gitops is None:
             raise ApiError(404, "no GitOps repository is configured (flightdeck up REPO)")
-        return str(self.gitops.refresh(name))
+        try:
+            return str(self.gitops.refresh(name))
+        except kube_errors.ApiError as exc:
+            raise api_error(exc) from None
 
     def kube_state_metrics(self) -> str:
         return exposition(self.store)
