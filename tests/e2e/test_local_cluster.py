@@ -80,7 +80,7 @@ def test_faulty_canary_is_aborted_and_stable_keeps_serving(cluster: tuple[Flight
     doc = yaml.safe_load(rollout_file.read_text())
     container = doc["spec"]["template"]["spec"]["containers"][0]
     container["image"] = "jaegertracing/example-hotrod:1.77.0"
-    container["env"].append({"name": "HOTROD_FAULT_ERROR_RATE", "value": "0.5"})
+    container["env"].append({"name": "HOTROD_FAULT_ERROR_RATE", "value": "0.8"})
     rollout_file.write_text(yaml.safe_dump(doc, sort_keys=False))
     fd.cli("apply", "-n", "hotrod", "-f", str(rollout_file))
     _phase, message, _ = wait_for(

@@ -15,22 +15,62 @@ from flightdeck.cli.errors import UserError
 def register(subparsers: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
     parser = subparsers.add_parser(
         "demo",
-        help="run the seed's canary analysis live against a store the demo starts itself",
-        description="Publish a canary's RED metrics, scrape them into flightdeck's Prometheus-compatible "
-        "store and follow the seed's unmodified AnalysisTemplate to its decision (about two minutes: the "
-        "template waits 90 s before measuring).",
+        help="roll HotROD from 1.75.0 to 1.76.0 from a git repository, on this machine (make demo)",
+        description="Copy examples/hotrod-gitops into a fresh git repository, run `flightdeck up` on it, wait "
+        "until every app is Healthy on 1.75.0, commit the image bump to 1.76.0 and follow the canary (setWeight "
+        "50, the seed's unmodified analysis, setWeight 100) until Argo's decision. About four minutes: the "
+        "template waits 90 s before measuring.",
     )
     variant = parser.add_mutually_exclusive_group()
-    variant.add_argument("--bad-canary", action="store_true", help="the canary fails 20 %% of its requests")
-    variant.add_argument("--idle-canary", action="store_true", help="the canary receives no traffic")
-    parser.add_argument("--template", type=Path, help="another AnalysisTemplate with the seed's args")
-    parser.add_argument(
-        "--expect", choices=[p.value for p in EXIT_CODES], help="exit 1 unless the run ends in this phase"
+    variant.add_argument(
+        "--bad-canary", action="store_true", help="1.76.0 fails 80 %% of its dispatches: aborted"
     )
+    variant.add_argument(
+        "--idle-canary", action="store_true", help="the traffic generator stops: no promotion"
+    )
+    parser.add_argument("--keep", action="store_true", help="keep the platform running after the decision")
+    parser.add_argument(
+        "--analysis-only",
+        action="store_true",
+        help="only the analysis: publish a canary's RED metrics into the embedded store and follow the template",
+    )
+    parser.add_argument("--template", type=Path, help="(--analysis-only) another AnalysisTemplate")
+    parser.add_argument(
+        "--expect",
+        choices=[p.value for p in EXIT_CODES],
+        help="(--analysis-only) exit 1 unless the run ends in this phase",
+    )
+    parser.add_argument("--fast", action="store_true", help=argparse.SUPPRESS)
+    parser.add_argument("--state-dir", type=Path, default=None, help=argparse.SUPPRESS)
+    parser.add_argument("--prometheus-listen", default="127.30.0.1:9090", help=argparse.SUPPRESS)
+    parser.add_argument("--jaeger-listen", default="127.30.0.2:16686", help=argparse.SUPPRESS)
     parser.set_defaults(func=run_command)
 
 
 def run_command(ns: argparse.Namespace) -> int:
+    if ns.analysis_only:
+        return _analysis_only(ns)
+    from flightdeck.server.demo import DemoVariant
+    from flightdeck.server.demo import run_demo as run_gitops_demo
+
+    variant = DemoVariant(
+        bad_canary=ns.bad_canary,
+        idle_canary=ns.idle_canary,
+        fast=ns.fast,
+        keep=ns.keep,
+        state_dir=ns.state_dir,
+        prometheus_listen=ns.prometheus_listen,
+        jaeger_listen=ns.jaeger_listen,
+    )
+    stop = threading.Event()
+    previous = signal.signal(signal.SIGINT, lambda *_: stop.set())
+    try:
+        return run_gitops_demo(variant, sys.stdout, stop)
+    finally:
+        signal.signal(signal.SIGINT, previous)
+
+
+def _analysis_only(ns: argparse.Namespace) -> int:
     from flightdeck.kube.objects import ManifestErrors
     from flightdeck.sim.analysis_demo import DemoOptions, run_demo
 

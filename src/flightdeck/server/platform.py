@@ -145,6 +145,7 @@ class Platform:
         self.api.stop()
         if self.traces is not None:
             self.traces.stop()
+            self._trace_log.close()
         if self.tsdb is not None:
             self.tsdb.stop()
         self.manager.close()
@@ -158,8 +159,13 @@ class Platform:
         from flightdeck.traces.server import TraceServer
 
         jaeger_host, jaeger_port = _host_port(self.options.jaeger_listen, 16686)
+        self._trace_log = open(self.state.path / "traces.log", "a", encoding="utf-8")  # noqa: SIM115 - closed in stop()
         self.traces = TraceServer(
-            host=jaeger_host, query_port=jaeger_port, otlp_http_port=4318, otlp_grpc_port=4317
+            host=jaeger_host,
+            query_port=jaeger_port,
+            otlp_http_port=4318,
+            otlp_grpc_port=4317,
+            log_stream=self._trace_log,
         ).start()
         self.endpoints["jaeger"] = self.traces.query_url
         for name in ("jaeger-collector", "jaeger-query"):
