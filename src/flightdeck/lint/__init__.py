@@ -18,6 +18,7 @@ from flightdeck.lint.diagnostics import Diagnostic, Severity, at
 
 def lint_paths(paths: Iterable[str | Path]) -> list[Diagnostic]:
     """Every diagnostic for the manifests under ``paths``, in file and line order."""
+    from flightdeck.lint.collector import lint_collector_configs
     from flightdeck.lint.rollouts import lint_rollout
     from flightdeck.lint.templates import lint_template
 
@@ -54,6 +55,7 @@ def lint_paths(paths: Iterable[str | Path]) -> list[Diagnostic]:
         diagnostics.extend(lint_template(template))
     for rollout in objects.rollouts:
         diagnostics.extend(lint_rollout(rollout, objects))
+    diagnostics.extend(lint_collector_configs(objects.others))
     order = {str(f): i for i, f in enumerate(dict.fromkeys(m.source.file for m in manifests))}
     diagnostics.sort(key=lambda d: (order.get(d.file, -1), d.line))
     return diagnostics
