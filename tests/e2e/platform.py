@@ -14,42 +14,17 @@ from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
-import yaml
-
+from flightdeck.server.demo import compress_time
 from tests.support.prometheus import free_port
 
 SEED = Path(__file__).resolve().parents[3] / "shared" / "challenge" / "expert-solved"
 
 
-def compressed_template(text: str) -> str:
-    """The seed's template with short delays and intervals: the same metrics, queries and limits."""
-    doc = yaml.safe_load(text)
-    for metric in doc["spec"]["metrics"]:
-        metric["initialDelay"] = "12s"
-        metric["interval"] = "3s"
-    return yaml.safe_dump(doc, sort_keys=False)
-
-
-def compressed_collector(text: str) -> str:
-    """The seed's collector ConfigMap with spanmetrics flushing every 2 s instead of the default 60 s, so
-    a canary's latency series exists within the compressed template's initial delay."""
-    doc = yaml.safe_load(text)
-    key = next(iter(doc["data"]))
-    config = yaml.safe_load(doc["data"][key])
-    config["connectors"]["spanmetrics"]["metrics_flush_interval"] = "2s"
-    doc["data"][key] = yaml.safe_dump(config, sort_keys=False)
-    return yaml.safe_dump(doc, sort_keys=False)
-
-
 def seed_copy(dest: Path) -> Path:
-    """The seed's fixed manifests (without the ApplicationSet), time compressed: the analysis template's
-    delays and intervals, and the collector's spanmetrics flush interval."""
+    """The seed's fixed manifests (without the ApplicationSet), time compressed as the demo's --fast does."""
     for app in ("hotrod", "otel", "traffic-generator"):
         shutil.copytree(SEED / app, dest / app)
-    template = dest / "hotrod" / "analysis-template.yaml"
-    template.write_text(compressed_template(template.read_text()))
-    config = dest / "otel" / "config.yaml"
-    config.write_text(compressed_collector(config.read_text()))
+    compress_time(dest)
     return dest
 
 

@@ -43,7 +43,7 @@ def test_healthy_canary_is_promoted(tmp_path: Path) -> None:
     assert proc.returncode == 0, proc.stdout + proc.stderr
     out = proc.stdout
     assert "apps: hotrod Synced/Healthy, otel Synced/Healthy, traffic-generator Synced/Healthy" in out
-    assert 'commit ' in out and '"Bump HotROD to 1.76.0"' in out
+    assert "commit " in out and '"Bump HotROD to 1.76.0"' in out
     assert "step 1/3 analysis hotrod-analysis" in out
     for metric in ("traffic-detection", "error-rate-lt-5-percent", "latency-p95-lt-1s"):
         assert f"measurement {metric}: Successful" in out
@@ -63,5 +63,6 @@ def test_idle_canary_is_not_promoted(tmp_path: Path) -> None:
     proc = _demo(tmp_path, "--idle-canary")
     assert proc.returncode == 0, proc.stdout + proc.stderr
     out = proc.stdout
-    assert 'Metric "traffic-detection" assessed Failed' in out
+    # Without traffic the canary's queries return no data or NaN: the analysis fails instead of passing.
+    assert "Degraded RolloutAborted: Rollout aborted update to revision 2" in out
     assert "stable: jaegertracing/example-hotrod:1.75.0" in out

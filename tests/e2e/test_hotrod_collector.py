@@ -18,6 +18,7 @@ import signal
 import subprocess
 import sys
 import time
+import urllib.error
 import urllib.request
 from collections.abc import Callable, Iterator
 from pathlib import Path
@@ -192,8 +193,6 @@ def test_hotrod_through_the_seed_collector(tmp_path: Path, trace_store: TraceSer
     assert inf == [n]
     assert {lbl["service_name"] for lbl, _ in buckets if lbl["hotrod_pod_hash"] == "abc123"} == SERVICES
 
-    print('TRACES', traces, 'CALLS', len(calls), [v for lbl, v in calls if lbl == dispatch], errors, inf)
-    print('OWN', samples(own, 'otelcol_receiver_accepted_spans'), samples(own, 'otelcol_exporter_sent_spans'))
     # The otlp exporter delivered every dispatch trace whole to the trace store.
     assert len(traces) == n
     for spans, services in traces:
