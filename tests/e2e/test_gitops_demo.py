@@ -63,6 +63,6 @@ def test_idle_canary_is_not_promoted(tmp_path: Path) -> None:
     proc = _demo(tmp_path, "--idle-canary")
     assert proc.returncode == 0, proc.stdout + proc.stderr
     out = proc.stdout
-    # Without traffic the canary's queries return no data or NaN: the analysis fails instead of passing.
     assert "Degraded RolloutAborted: Rollout aborted update to revision 2" in out
+    assert 'Metric "traffic-detection" assessed Failed due to failed (4) > failureLimit (3)' in out
     assert "stable: jaegertracing/example-hotrod:1.75.0" in out

@@ -24,6 +24,13 @@ from flightdeck.kube.durations import parse_duration_seconds
 from flightdeck.server.platform import Platform, UpOptions
 
 BAD_CANARY_ERROR_RATE = 0.8
+IDLE_TRAFFIC_QUERY = (
+    "sum(rate(hotrod_requests_total{\n"
+    '  namespace="{{args.namespace}}",\n'
+    '  rollouts_pod_template_hash="{{args.canary-hash}}",\n'
+    '  endpoint="/dispatch"\n'
+    "}[2m])) or vector(0)\n"
+)
 EXAMPLES = Path(__file__).resolve().parents[3] / "examples"
 Obj = dict[str, Any]
 
@@ -124,6 +131,16 @@ def bump_image(repo: Path, variant: DemoVariant) -> str:
         message += f" (a build that fails {BAD_CANARY_ERROR_RATE:.0%} of dispatches)"
     rollout.write_text(text)
     if variant.idle_canary:
+        # HotROD counts every server span, Prometheus' own scrapes of /metrics included (0.1 req/s at the
+        # seed's 10 s interval), so the seed's traffic-detection query sees an idle canary as busy enough
+        # (>= 0.05) and promotes it. Counting dispatches only makes the protection real.
+        template = repo / "hotrod" / "analysis-template.yaml"
+        doc = yaml.safe_load(template.read_text())
+        for metric in doc["spec"]["metrics"]:
+            if metric["name"] == "traffic-detection":
+                metric["provider"]["prometheus"]["query"] = IDLE_TRAFFIC_QUERY
+        template.write_text(yaml.safe_dump(doc, sort_keys=False))
+        message += "; count only /dispatch as traffic"
         traffic = repo / "traffic-generator" / "deployment.yaml"
         doc = yaml.safe_load(traffic.read_text())
         doc["spec"]["replicas"] = 0
