@@ -1,5 +1,8 @@
 """Run a collector in-process (its own asyncio loop on a background thread) for tests that drive it with
-real clients, and a capturing exporter factory to see what came out of a pipeline."""
+real clients, and a capturing exporter factory to see what came out of a pipeline.
+
+Captures belong to one running collector (``running.captured(name)``), never to the module: two
+collectors in one test, or one test run twice in a session, cannot see each other's requests."""
 
 from __future__ import annotations
 
@@ -32,17 +35,14 @@ class Captured:
     event: threading.Event = field(default_factory=threading.Event)
 
 
-CAPTURES: dict[str, Captured] = {}
-
-
 @dataclass(slots=True)
 class CaptureConfig:
     name: str = "default"
 
 
 class _CaptureExporter:
-    def __init__(self, cfg: CaptureConfig) -> None:
-        self.box = CAPTURES.setdefault(cfg.name, Captured())
+    def __init__(self, cfg: CaptureConfig, store: dict[str, Captured]) -> None:
+        self.box = store.setdefault(cfg.name, Captured())
 
     async def start(self, host: Host) -> None:
         return None
@@ -59,8 +59,9 @@ class _CaptureExporter:
 
 @dataclass(frozen=True)
 class CaptureFactory:
-    """Test-only exporter ``capture`` that records every request it gets (by config ``name``)."""
+    """Test-only exporter ``capture`` that records every request it gets (by config ``name``) in ``store``."""
 
+    store: dict[str, Captured] = field(default_factory=dict)
     type: str = "capture"
     kind: Kind = Kind.EXPORTER
     signals: Any = field(
@@ -79,20 +80,31 @@ class CaptureFactory:
         return []
 
     def create_exporter(self, settings: Settings, cfg: Any, signal: Signal) -> _CaptureExporter:
-        return _CaptureExporter(cfg)
+        return _CaptureExporter(cfg, self.store)
 
 
-def registry_with_capture() -> Registry:
+def registry_with_capture(store: dict[str, Captured]) -> Registry:
     reg = default_registry()
-    reg.register(CaptureFactory())
+    reg.register(CaptureFactory(store))
     return reg
 
 
 class Running:
-    def __init__(self, collector: Collector, loop: asyncio.AbstractEventLoop, log: io.StringIO) -> None:
+    def __init__(
+        self,
+        collector: Collector,
+        loop: asyncio.AbstractEventLoop,
+        log: io.StringIO,
+        captures: dict[str, Captured],
+    ) -> None:
         self.collector = collector
         self.loop = loop
         self.log = log
+        self.captures = captures
+
+    def captured(self, name: str) -> Captured:
+        """What this collector's ``capture`` exporter named ``name`` received (created on first use)."""
+        return self.captures.setdefault(name, Captured())
 
     def run(self, coro: Any) -> Any:
         return asyncio.run_coroutine_threadsafe(coro, self.loop).result(30)
@@ -113,6 +125,7 @@ def running_collector(
 ) -> Iterator[Running]:
     """Build from YAML text and start on a private loop; stop (graceful shutdown) on exit."""
     log = io.StringIO()
+    captures: dict[str, Captured] = {}
     loop = asyncio.new_event_loop()
     thread = threading.Thread(target=loop.run_forever, daemon=True)
     thread.start()
@@ -122,7 +135,9 @@ def running_collector(
     async def main() -> None:
         try:
             col = Collector.from_text(
-                text, registry or registry_with_capture(), logger=ZapLogger(stream=log, level=log_level)
+                text,
+                registry or registry_with_capture(captures),
+                logger=ZapLogger(stream=log, level=log_level),
             )
             holder.append(col)
             await col.start()
@@ -143,7 +158,7 @@ def running_collector(
         loop.close()
         raise
     try:
-        yield Running(holder[0], loop, log)
+        yield Running(holder[0], loop, log, captures)
     finally:
         loop.call_soon_threadsafe(stop.set)
         task.result(30)

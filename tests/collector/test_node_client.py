@@ -10,7 +10,7 @@ from pathlib import Path
 
 import pytest
 
-from tests.collector.harness import CAPTURES, running_collector
+from tests.collector.harness import running_collector
 from tests.support.prometheus import free_port
 
 NODE_DIR = Path(__file__).parent / "node"
@@ -49,7 +49,7 @@ service:
             time.sleep(0.05)
     spans = [
         (rs, ss, sp)
-        for m in CAPTURES["node"].items
+        for m in running.captured("node").items
         for rs in m.resource_spans
         for ss in rs.scope_spans
         for sp in ss.spans

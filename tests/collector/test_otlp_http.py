@@ -13,7 +13,7 @@ import pytest
 from google.rpc import status_pb2  # type: ignore[import-untyped]
 from opentelemetry.proto.collector.trace.v1.trace_service_pb2 import ExportTraceServiceRequest
 
-from tests.collector.harness import CAPTURES, Running, running_collector
+from tests.collector.harness import Running, running_collector
 from tests.support.prometheus import free_port
 
 SPAN_JSON = {
@@ -68,11 +68,12 @@ def test_empty_json_request(collector: tuple[Running, str]) -> None:
 
 
 def test_one_span_json_reaches_the_pipeline(collector: tuple[Running, str]) -> None:
-    _, base = collector
-    before = len(CAPTURES["http"].items)
+    running, base = collector
+    box = running.captured("http")
+    before = len(box.items)
     r = post(base + "/v1/traces", json.dumps(SPAN_JSON).encode(), "application/json; charset=utf-8")
     assert (r.status_code, r.text) == (200, "{}")
-    got = CAPTURES["http"].items[before]
+    got = box.items[before]
     span = got.resource_spans[0].scope_spans[0].spans[0]
     assert span.trace_id.hex() == "5b8efff798038103d269b633813fc60c"
     assert span.span_id.hex() == "eee19b7ec3c1b174"

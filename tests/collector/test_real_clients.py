@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import time
 
+import pytest
 from opentelemetry.exporter.otlp.proto.grpc.trace_exporter import OTLPSpanExporter as GRPCSpanExporter
 from opentelemetry.exporter.otlp.proto.http.trace_exporter import OTLPSpanExporter as HTTPSpanExporter
 from opentelemetry.sdk.resources import Resource
@@ -13,7 +14,7 @@ from opentelemetry.sdk.trace.export import SimpleSpanProcessor
 from opentelemetry.trace import SpanKind, Status, StatusCode
 
 from flightdeck.collector.component import Kind
-from tests.collector.harness import CAPTURES, running_collector
+from tests.collector.harness import Captured, Running, running_collector
 from tests.support.prometheus import free_port
 
 
@@ -46,19 +47,20 @@ def _emit(exporter: object, service: str) -> None:
     provider.shutdown()
 
 
-def _wait(name: str, n: int, timeout: float = 10.0) -> None:
+def _span_count(box: Captured) -> int:
+    return sum(len(ss.spans) for m in box.items for rs in m.resource_spans for ss in rs.scope_spans)
+
+
+def _wait(box: Captured, n: int, timeout: float = 10.0) -> None:
     end = time.monotonic() + timeout
-    while (
-        sum(len(ss.spans) for m in CAPTURES[name].items for rs in m.resource_spans for ss in rs.scope_spans)
-        < n
-    ):
-        assert time.monotonic() < end, f"only {CAPTURES[name].items!r}"
+    while _span_count(box) < n:
+        assert time.monotonic() < end, f"only {box.items!r}"
         time.sleep(0.02)
 
 
-def _spans(name: str) -> dict[str, object]:
+def _spans(box: Captured) -> dict[str, object]:
     out = {}
-    for m in CAPTURES[name].items:
+    for m in box.items:
         for rs in m.resource_spans:
             for ss in rs.scope_spans:
                 for sp in ss.spans:
@@ -71,7 +73,8 @@ def test_python_sdk_http_and_grpc_exporters() -> None:
     with running_collector(_config(hp, gp, "sdk")) as running:
         _emit(HTTPSpanExporter(endpoint=f"http://127.0.0.1:{hp}/v1/traces"), "via-http")
         _emit(GRPCSpanExporter(endpoint=f"127.0.0.1:{gp}", insecure=True), "via-grpc")
-        _wait("sdk", 4)
+        sdk = running.captured("sdk")
+        _wait(sdk, 4)
         receiver = running.component(Kind.RECEIVER, "otlp")
         tel = running.collector.telemetry
         assert tel.value("otelcol_receiver_accepted_spans", {"receiver": "otlp", "transport": "http"}) == 2
@@ -79,34 +82,50 @@ def test_python_sdk_http_and_grpc_exporters() -> None:
         assert receiver.http_port == hp
     services = {
         kv.value.string_value
-        for m in CAPTURES["sdk"].items
+        for m in sdk.items
         for rs in m.resource_spans
         for kv in rs.resource.attributes
         if kv.key == "service.name"
     }
     assert services == {"via-http", "via-grpc"}
-    _rs, ss, sp = _spans("sdk")["HTTP GET"]  # type: ignore[misc]
+    _rs, ss, sp = _spans(sdk)["HTTP GET"]  # type: ignore[misc]
     assert (ss.scope.name, ss.scope.version) == ("tests.collector", "1.2.3")
     assert (sp.kind, sp.status.code, sp.status.message) == (3, 2, "boom")
     assert sp.events[0].name == "retry"
 
 
-def test_otlp_exporter_delivers_spans_intact_to_a_second_collector() -> None:
-    """collector A (otlp receiver → otlp exporter) → collector B (otlp gRPC receiver → capture)."""
+@pytest.mark.parametrize("consumers", [None, 1])
+def test_otlp_exporter_delivers_spans_intact_to_a_second_collector(consumers: int | None) -> None:
+    """collector A (otlp receiver → otlp exporter) → collector B (otlp gRPC receiver → capture).
+
+    The SDK's SimpleSpanProcessor sends each span as its own request. With the default sending queue
+    (10 consumers, as upstream) those requests travel concurrently, so B may get them in another order:
+    upstream promises no order across requests, and the comparison is of the multiset of requests. With
+    ``num_consumers: 1`` one consumer sends them one after the other, so the order is kept too.
+    """
     b_http, b_grpc = free_port(), free_port()
     a_http, a_grpc = free_port(), free_port()
-    with running_collector(_config(b_http, b_grpc, "second")):
+    queue = f"\n    sending_queue: {{num_consumers: {consumers}}}" if consumers is not None else ""
+    with running_collector(_config(b_http, b_grpc, "second")) as b:
         extra = f"""  otlp:
     endpoint: 127.0.0.1:{b_grpc}
-    tls: {{insecure: true}}"""
+    tls: {{insecure: true}}{queue}"""
         with running_collector(_config(a_http, a_grpc, "first", extra)) as a:
             _emit(HTTPSpanExporter(endpoint=f"http://127.0.0.1:{a_http}/v1/traces"), "frontend")
-            _wait("second", 2)
+            _wait(b.captured("second"), 2)
             tel = a.collector.telemetry
             deadline = time.monotonic() + 5
             while tel.value("otelcol_exporter_sent_spans", {"exporter": "otlp"}) != 2:
                 assert time.monotonic() < deadline
                 time.sleep(0.02)
-    first = [m.SerializeToString(deterministic=True) for m in CAPTURES["first"].items]
-    second = [m.SerializeToString(deterministic=True) for m in CAPTURES["second"].items]
-    assert first == second  # byte-identical requests: nothing lost or altered on the way
+    first = _requests(a, "first")
+    second = _requests(b, "second")
+    assert len(first) == 2  # one request per span
+    if consumers == 1:
+        assert first == second  # byte-identical requests, in the order A received them
+    else:
+        assert sorted(first) == sorted(second)  # byte-identical requests: nothing lost or altered
+
+
+def _requests(running: Running, name: str) -> list[bytes]:
+    return [m.SerializeToString(deterministic=True) for m in running.captured(name).items]

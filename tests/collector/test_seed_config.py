@@ -20,7 +20,7 @@ from opentelemetry.sdk.resources import Resource
 from opentelemetry.sdk.trace import TracerProvider
 from opentelemetry.sdk.trace.export import SimpleSpanProcessor
 
-from tests.collector.harness import CAPTURES, running_collector
+from tests.collector.harness import running_collector
 
 SOLVED = Path("/work/shared/challenge/expert-solved/otel/config.yaml")
 
@@ -42,7 +42,8 @@ service:
   pipelines: {{traces: {{receivers: [otlp], exporters: [capture]}}}}
 """
     env = {**os.environ, "FLIGHTDECK_POD_IP": pod_ip, "FLIGHTDECK_CLUSTER_HOSTS": str(hosts)}
-    with running_collector(jaeger):
+    with running_collector(jaeger) as stand_in:
+        captured = stand_in.captured("jaeger")
         proc = subprocess.Popen(
             [sys.executable, "-m", "flightdeck.cli.main", "collector", "--config", str(SOLVED)],
             stderr=subprocess.PIPE,
@@ -69,7 +70,7 @@ service:
                 pass
             provider.shutdown()
             deadline = time.monotonic() + 15
-            while not CAPTURES.get("jaeger") or not CAPTURES["jaeger"].items:
+            while not captured.items:
                 assert time.monotonic() < deadline
                 time.sleep(0.05)
             scrape = httpx.get(f"http://{pod_ip}:8889/metrics", timeout=5)
@@ -78,6 +79,6 @@ service:
             proc.send_signal(signal.SIGTERM)
             _, err = proc.communicate(timeout=30)
     assert proc.returncode == 0, err
-    span = CAPTURES["jaeger"].items[0].resource_spans[0].scope_spans[0].spans[0]
+    span = captured.items[0].resource_spans[0].scope_spans[0].spans[0]
     assert span.name == "/dispatch"
     assert "Name           : /dispatch" in err  # debug exporter, verbosity: detailed

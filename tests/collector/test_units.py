@@ -6,7 +6,7 @@ from __future__ import annotations
 import pytest
 from opentelemetry.proto.collector.trace.v1.trace_service_pb2 import ExportTraceServiceRequest
 
-from flightdeck.collector import netaddr, yamlgo
+from flightdeck.collector import netaddr, otlpjson, yamlgo
 from flightdeck.collector.component import ComponentID, PipelineID, Signal
 from flightdeck.collector.components.batchprocessor import split
 from flightdeck.collector.components.debugexporter import text
@@ -204,6 +204,29 @@ def test_debug_normal_and_detailed_text() -> None:
     assert "    Start time     : 2023-11-14 22:13:20 +0000 UTC\n" in detailed
     assert "    End time       : 2023-11-14 22:13:20.0125 +0000 UTC\n" in detailed
     assert "     -> n: Int(7)\n     -> r: Double(0.5)\n" in detailed
+
+
+def test_debug_normal_metrics_prints_floats_like_go_v() -> None:
+    """normal verbosity formats doubles with Go's %v: shortest digits, exponent from 1e+06 and below 1e-04."""
+    from opentelemetry.proto.collector.metrics.v1.metrics_service_pb2 import ExportMetricsServiceRequest
+
+    req = otlpjson.decode(
+        """{"resourceMetrics":[{"scopeMetrics":[{"metrics":[
+          {"name":"g","gauge":{"dataPoints":[{"asDouble":1234567.5},{"asDouble":0.00001},{"asDouble":123456}]}},
+          {"name":"h","histogram":{"dataPoints":[{"count":"2","sum":2500000,"bucketCounts":["1","1"],
+            "explicitBounds":[1e21],"min":0.5,"max":2.5e6}]}},
+          {"name":"e","exponentialHistogram":{"dataPoints":[{"count":"4","sum":7,"scale":0,"zeroCount":"1",
+            "zeroThreshold":0.001,"min":1,"max":4,"positive":{"offset":-1,"bucketCounts":["1","0","2"]},
+            "negative":{"offset":1,"bucketCounts":["0"]}}]}}]}]}]}""",
+        ExportMetricsServiceRequest,
+    )
+    assert text.normal_metrics(req).splitlines()[2:] == [
+        "g{} 1.2345675e+06",
+        "g{} 1e-05",
+        "g{} 123456",
+        "h{} count=2 sum=2.5e+06 min=0.5 max=2.5e+06 le1e+21=1 1",
+        "e{} count=4 sum=7 min=1 max=4 le2=0 le0.5=1 le1=0 le2=2 zero_count0.001=1",
+    ]
 
 
 def test_batch_split_keeps_order_and_resources() -> None:

@@ -215,7 +215,7 @@ class _Decoder:
         if isinstance(raw, str) and elem is str:
             return [] if raw == "" else raw.split(",")
         if not isinstance(raw, list | tuple):
-            self.fail(path, f"source data must be an array or slice, got {_go_kind(raw)}")
+            self.fail(path, f"source data must be an array or slice, got {go_kind(raw)}")
             return current
         out = []
         for i, item in enumerate(raw):
@@ -227,7 +227,7 @@ class _Decoder:
         if raw is None:
             return current
         if not isinstance(raw, Mapping):
-            self.fail(path, f'expected a map or struct, got "{_go_kind(raw)}"')
+            self.fail(path, f'expected a map or struct, got "{go_kind(raw)}"')
             return current
         out = dict(current or {})
         for key, item in raw.items():
@@ -238,7 +238,7 @@ class _Decoder:
         if raw is None:
             return base
         if not isinstance(raw, Mapping):
-            self.fail(path, f'expected a map or struct, got "{_go_kind(raw)}"')
+            self.fail(path, f'expected a map or struct, got "{go_kind(raw)}"')
             return base
         cls = type(base)
         hints = get_type_hints(cls, include_extras=True)
@@ -267,7 +267,8 @@ def _base_type(tp: Any) -> Any:
     return tp
 
 
-def _go_kind(value: Any) -> str:
+def go_kind(value: Any) -> str:
+    """reflect.Kind's name of a YAML-decoded value, as mapstructure's messages print it."""
     name = go_type_name(value)
     if name.startswith("map["):
         return "map"

@@ -21,7 +21,7 @@ from flightdeck.collector.component import (
     PipelineID,
     Registry,
 )
-from flightdeck.collector.confdecode import decode_failure, go_type_name
+from flightdeck.collector.confdecode import decode_failure, go_kind, go_type_name
 from flightdeck.collector.errors import ConfigError
 from flightdeck.collector.expand import Expanded, Expander, Warn, strip_expanded
 
@@ -106,7 +106,7 @@ class _Unmarshal:
             return out
         if not isinstance(raw, Mapping):
             self.errors.append(
-                f"'{name}' expected a map or struct, got \"{_kind(raw)}\""
+                f"'{name}' expected a map or struct, got \"{go_kind(raw)}\""
                 if not isinstance(raw, list)
                 else f"'{name}' expected a map or struct, got \"slice\""
             )
@@ -149,7 +149,7 @@ class _Unmarshal:
         if isinstance(raw, str):
             raw = [] if raw == "" else raw.split(",")
         if not isinstance(raw, list):
-            self.errors.append(f"'{path}' source data must be an array or slice, got {_kind(raw)}")
+            self.errors.append(f"'{path}' source data must be an array or slice, got {go_kind(raw)}")
             return []
         out: list[ComponentID] = []
         for i, item in enumerate(raw):
@@ -171,7 +171,7 @@ class _Unmarshal:
         if raw is None:
             return svc
         if not isinstance(raw, Mapping):
-            self.errors.append(f"'service' expected a map or struct, got \"{_kind(raw)}\"")
+            self.errors.append(f"'service' expected a map or struct, got \"{go_kind(raw)}\"")
             return svc
         if "telemetry" in raw:
             svc.telemetry = self.telemetry(raw["telemetry"])
@@ -208,7 +208,7 @@ class _Unmarshal:
             value = strip_whole(value)
             pipe = PipelineConfig()
             if value is not None and not isinstance(value, Mapping):
-                self.errors.append(f"'{path}' expected a map or struct, got \"{_kind(value)}\"")
+                self.errors.append(f"'{path}' expected a map or struct, got \"{go_kind(value)}\"")
             elif value is not None:
                 for part in ("receivers", "processors", "exporters"):
                     if part in value:
@@ -225,7 +225,7 @@ class _Unmarshal:
         if raw is None:
             return tel
         if not isinstance(raw, Mapping):
-            self.errors.append(f"'service.telemetry' expected a map or struct, got \"{_kind(raw)}\"")
+            self.errors.append(f"'service.telemetry' expected a map or struct, got \"{go_kind(raw)}\"")
             return tel
         unknown = sorted(str(k) for k in raw if k not in ("logs", "metrics", "traces", "resource"))
         if unknown:
@@ -264,15 +264,6 @@ def _dig(value: Any, *keys: str) -> Any:
             return None
         value = value.get(key)
     return value
-
-
-def _kind(value: Any) -> str:
-    name = go_type_name(value)
-    if name.startswith("map["):
-        return "map"
-    if name.startswith("[]"):
-        return "slice"
-    return name
 
 
 def strip_whole(value: Any, want_string: bool = False) -> Any:

@@ -16,11 +16,12 @@ import random
 import time
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass, field
-from typing import Any
+from typing import Any, Protocol
 
 from flightdeck.collector.component import ConsumerError, Host, Settings, Signal
 from flightdeck.collector.confdecode import DurationNs, format_go_duration_ns
 from flightdeck.collector.errors import ConfigError
+from flightdeck.collector.factory import SignalFactory
 from flightdeck.collector.pdata import ITEM_NAMES, count_items
 
 
@@ -349,3 +350,36 @@ class QueuedSender:
                 except TimeoutError:
                     continue
                 raise ConsumerError(f"interrupted due to shutdown: {exc.message}") from None
+
+
+class NetworkClient(Protocol):
+    """What a push exporter implements; the queue, retry, timeout and self-metrics come from here."""
+
+    async def start(self, host: Host) -> None: ...
+
+    async def stop(self) -> None: ...
+
+    async def send(self, data: Any) -> None: ...
+
+
+@dataclass(frozen=True, slots=True)
+class QueuedExporterFactory(SignalFactory):
+    """Factory of an exporter built as upstream's ``exporterhelper.NewTraces/Metrics/Logs`` builds it: the
+    client made by ``client(settings, cfg, signal)`` behind :class:`QueuedSender`, configured by the
+    exporter config's ``sending_queue``, ``retry_on_failure`` and ``timeout``."""
+
+    client: Callable[[Settings, Any, Signal], NetworkClient] | None = None
+
+    def create_exporter(self, settings: Settings, cfg: Any, signal: Signal) -> QueuedSender:
+        assert self.client is not None
+        client = self.client(settings, cfg, signal)
+        return QueuedSender(
+            settings,
+            signal,
+            client.send,
+            cfg.sending_queue,
+            cfg.retry_on_failure,
+            cfg.timeout,
+            start=client.start,
+            stop=client.stop,
+        )

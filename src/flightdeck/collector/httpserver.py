@@ -39,6 +39,11 @@ class Response:
 
 Handler = Callable[[Request], Awaitable[Response]]
 
+# What Go's ServeMux answers for a path nobody handles (share it; never mutate it).
+NOT_FOUND = Response(
+    404, b"404 page not found\n", [("X-Content-Type-Options", "nosniff")], "text/plain; charset=utf-8"
+)
+
 
 class BodyTooLarge(Exception):
     pass
@@ -56,10 +61,17 @@ def _http_date() -> str:
     return _date_cache[1]
 
 
-def encode_response(resp: Response, keep_alive: bool, head_only: bool = False) -> bytes:
+def encode_response(
+    resp: Response,
+    keep_alive: bool,
+    head_only: bool = False,
+    extra_headers: list[tuple[str, str]] | None = None,
+) -> bytes:
     lines = [f"HTTP/1.1 {resp.status} {_REASONS.get(resp.status, 'status code ' + str(resp.status))}"]
     if resp.content_type is not None:
         lines.append(f"Content-Type: {resp.content_type}")
+    if extra_headers:
+        lines.extend(f"{k}: {v}" for k, v in extra_headers)
     lines.extend(f"{k}: {v}" for k, v in resp.headers)
     lines.append(f"Date: {_http_date()}")
     lines.append(f"Content-Length: {len(resp.body)}")
@@ -214,9 +226,13 @@ class _Conn(asyncio.Protocol):
             keep = req.headers.get("connection", "").lower() != "close" and not (
                 req.version == "HTTP/1.0" and req.headers.get("connection", "").lower() != "keep-alive"
             )
-            keep = keep and not self.server.closing
+            keep = keep and self.server.keep_alives and not self.server.closing
             if self.transport is not None and not self.closed:
-                self.transport.write(encode_response(resp, keep, head_only=req.method == "HEAD"))
+                self.transport.write(
+                    encode_response(
+                        resp, keep, head_only=req.method == "HEAD", extra_headers=self.server.response_headers
+                    )
+                )
                 if not keep:
                     self.transport.close()
                     self.closed = True
@@ -235,10 +251,15 @@ class HTTPServer:
         handler: Handler,
         max_body: int = 20 << 20,
         on_error: Callable[[BaseException], None] | None = None,
+        response_headers: list[tuple[str, str]] | None = None,
+        keep_alives: bool = True,
     ) -> None:
         self.handler = handler
         self.max_body = max_body
         self.on_error = on_error or (lambda exc: None)
+        # confighttp: response_headers go on every response; keep_alives_enabled: false closes after each
+        self.response_headers = response_headers or []
+        self.keep_alives = keep_alives
         self.connections: set[_Conn] = set()
         self.closing = False
         self._server: asyncio.Server | None = None

@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import json
 import os
+import socket
 from collections.abc import Mapping
 
 _WILDCARDS = {"", "0.0.0.0", "::", "[::]"}
@@ -50,6 +51,29 @@ def listen_address(endpoint: str, env: Mapping[str, str] | None = None) -> tuple
         pod_ip = env.get("FLIGHTDECK_POD_IP", "")
         host = pod_ip or ("0.0.0.0" if host in ("", "0.0.0.0") else "::")
     return host, port
+
+
+def listen_error(endpoint: str, exc: BaseException) -> str:
+    """Go's ``net.Listen("tcp", endpoint)`` error text for a failed bind: ``listen tcp: address …: missing
+    port in address``, ``listen tcp: lookup name: no such host``, or ``listen tcp 127.0.0.1:4318: bind:
+    address already in use`` (the address as Go resolved it: ``localhost`` is 127.0.0.1, a wildcard
+    host stays as written)."""
+    if isinstance(exc, AddressError):
+        return f"listen tcp: {exc}"
+    try:
+        host, port = split_host_port(endpoint)
+    except AddressError as bad:
+        return f"listen tcp: {bad}"
+    if isinstance(exc, socket.gaierror):
+        return f"listen tcp: lookup {host}: no such host"
+    if host == "localhost":
+        host = "127.0.0.1"
+    shown = f"[{host}]:{port}" if ":" in host else f"{host}:{port}"
+    if isinstance(exc, OSError) and exc.errno is not None:
+        # os.strerror, not exc.strerror: asyncio rewrites the latter into a longer sentence
+        reason = os.strerror(exc.errno).lower()
+        return f"listen tcp {shown}: bind: {reason}"
+    return f"listen tcp {shown}: {exc}"
 
 
 _hosts_cache: dict[str, tuple[float, dict[str, str]]] = {}

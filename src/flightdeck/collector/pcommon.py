@@ -1,16 +1,19 @@
-"""pdata's string forms of OTLP values, IDs and timestamps (``pdata/pcommon``), for text outputs."""
+"""pdata's string forms of OTLP values, IDs and timestamps (``pdata/pcommon``): the one place the
+collector turns an ``AnyValue`` into text (spanmetrics, the prometheus exporter, the debug exporter).
+
+Go's ``encoding/json`` output comes from :mod:`flightdeck.traces.gojson` (shared with the trace store's
+query API), so there is one implementation of it in flightdeck."""
 
 from __future__ import annotations
 
 import base64
 import math
 import time
-from decimal import Decimal
 from typing import Any
 
 from opentelemetry.proto.common.v1.common_pb2 import AnyValue
 
-from flightdeck.util.gofmt import format_float
+from flightdeck.traces import gojson
 
 VALUE_TYPE_NAMES = {
     None: "Empty",
@@ -24,79 +27,57 @@ VALUE_TYPE_NAMES = {
 }
 
 
-def es6_float(f: float) -> str:
-    """``float64AsString``: ES6 number formatting (``0.5``, ``1e-7``, ``1e+21``)."""
-    if math.isinf(f) or math.isnan(f):
-        return "json: unsupported value: " + ("NaN" if math.isnan(f) else ("+Inf" if f > 0 else "-Inf"))
-    a = abs(f)
-    if a != 0 and (a < 1e-6 or a >= 1e21):
-        d = Decimal(repr(f))
-        exp = d.adjusted()
-        sign, digits, _ = d.normalize().as_tuple()
-        mant = str(digits[0]) + ("." + "".join(str(x) for x in digits[1:]) if len(digits) > 1 else "")
-        return f"{'-' if sign else ''}{mant}e{'-' if exp < 0 else '+'}{abs(exp)}"
-    return format_float(f)
+def float64_as_string(value: float) -> str:
+    """pdata ``float64AsString``: ES6 number text (Go's JSON float encoding); NaN/Inf as Go's error text."""
+    try:
+        return gojson.number(value)
+    except gojson.UnsupportedValue as exc:
+        return str(exc)
 
 
-def _json_string(s: str) -> str:
-    # Go's encoding/json: HTML-safe escaping and \u2028/\u2029 escaped.
-    out = ['"']
-    for ch in s:
-        o = ord(ch)
-        if ch == '"':
-            out.append('\\"')
-        elif ch == "\\":
-            out.append("\\\\")
-        elif ch == "\n":
-            out.append("\\n")
-        elif ch == "\r":
-            out.append("\\r")
-        elif ch == "\t":
-            out.append("\\t")
-        elif o < 0x20 or ch in "<>&" or o in (0x2028, 0x2029):
-            out.append(f"\\u{o:04x}")
-        else:
-            out.append(ch)
-    out.append('"')
-    return "".join(out)
-
-
-def _raw_json(v: AnyValue) -> str:
-    which = v.WhichOneof("value")
-    if which is None:
-        return "null"
+def as_raw(value: AnyValue) -> Any:
+    """pdata ``Value.AsRaw``: Python stand-ins for Go's ``any`` (bytes stay bytes; a repeated map key keeps
+    the last value, like ``Map.AsRaw`` filling a Go map)."""
+    which = value.WhichOneof("value")
     if which == "string_value":
-        return _json_string(v.string_value)
+        return value.string_value
     if which == "bool_value":
-        return "true" if v.bool_value else "false"
+        return value.bool_value
     if which == "int_value":
-        return str(v.int_value)
+        return value.int_value
     if which == "double_value":
-        return es6_float(v.double_value)
+        return value.double_value
     if which == "bytes_value":
-        return _json_string(base64.b64encode(v.bytes_value).decode())
+        return value.bytes_value
     if which == "array_value":
-        return "[" + ",".join(_raw_json(x) for x in v.array_value.values) + "]"
-    items = {kv.key: kv.value for kv in v.kvlist_value.values}
-    return "{" + ",".join(f"{_json_string(k)}:{_raw_json(items[k])}" for k in sorted(items)) + "}"
+        return [as_raw(v) for v in value.array_value.values]
+    if which == "kvlist_value":
+        return {kv.key: as_raw(kv.value) for kv in value.kvlist_value.values}
+    return None
 
 
-def as_string(v: AnyValue) -> str:
-    """``Value.AsString()``."""
-    which = v.WhichOneof("value")
+def as_string(value: AnyValue) -> str:
+    """pdata ``Value.AsString``: strings verbatim, ints in decimal, ``true``/``false``, doubles as
+    :func:`float64_as_string`, bytes as standard base64, maps and arrays as Go ``json.Marshal`` of
+    ``AsRaw`` (sorted keys, HTML-safe escapes, ``\\b``/``\\f``), and ``""`` when that fails (a NaN or
+    infinity nested inside). spanmetrics keys, prometheus label values and debug output all use it."""
+    which = value.WhichOneof("value")
+    if which == "string_value":
+        return value.string_value
     if which is None:
         return ""
-    if which == "string_value":
-        return str(v.string_value)
     if which == "bool_value":
-        return "true" if v.bool_value else "false"
+        return "true" if value.bool_value else "false"
     if which == "int_value":
-        return str(v.int_value)
+        return str(value.int_value)
     if which == "double_value":
-        return es6_float(v.double_value)
+        return float64_as_string(value.double_value)
     if which == "bytes_value":
-        return base64.b64encode(v.bytes_value).decode()
-    return _raw_json(v)
+        return base64.b64encode(value.bytes_value).decode("ascii")
+    try:
+        return gojson.value(as_raw(value))
+    except gojson.UnsupportedValue:
+        return ""
 
 
 def type_name(v: AnyValue) -> str:
@@ -117,23 +98,6 @@ def timestamp(ns: int) -> str:
     if frac:
         text += "." + f"{frac:09d}".rstrip("0")
     return text + " +0000 UTC"
-
-
-def go_v_float(f: float) -> str:
-    """Go ``%v`` of a float64 (``%g`` shortest, exponent when < -4 or ≥ 21)."""
-    if math.isnan(f):
-        return "NaN"
-    if math.isinf(f):
-        return "+Inf" if f > 0 else "-Inf"
-    if f == 0:
-        return "0"
-    d = Decimal(repr(f))
-    exp = d.adjusted()
-    if exp < -4 or exp >= 21:
-        sign, digits, _ = d.normalize().as_tuple()
-        mant = str(digits[0]) + ("." + "".join(str(x) for x in digits[1:]) if len(digits) > 1 else "")
-        return f"{'-' if sign else ''}{mant}e{'-' if exp < 0 else '+'}{abs(exp):02d}"
-    return format_float(f)
 
 
 def go_f6(f: float) -> str:

@@ -14,17 +14,17 @@ from collections.abc import Mapping
 from typing import Any
 
 from flightdeck.collector import config as configmod
+from flightdeck.collector import expfmt
 from flightdeck.collector.component import Component, ComponentID, Kind, Logger, Registry, default_registry
+from flightdeck.collector.confighttp import ServerConfig
 from flightdeck.collector.errors import ConfigError
 from flightdeck.collector.graph import Built, GraphError, build, build_extensions, plan
-from flightdeck.collector.httpserver import HTTPServer, Request, Response
-from flightdeck.collector.netaddr import listen_address
+from flightdeck.collector.httpserver import NOT_FOUND, HTTPServer, Request, Response
 from flightdeck.collector.telemetry import TelemetryRegistry
 from flightdeck.collector.zaplog import ZapLogger
 
 BUILD_COMMAND = "otelcol-contrib"
 BUILD_VERSION = "0.142.0"
-METRICS_CONTENT_TYPE = "text/plain; version=0.0.4; charset=utf-8; escaping=underscores"
 
 
 def load_config(
@@ -185,12 +185,11 @@ class Collector:
         tel = self.cfg.service.telemetry
         if tel.metrics_level == "none":
             return
-        endpoint = f"{tel.metrics_host}:{tel.metrics_port}"
+        host = tel.metrics_host
+        endpoint = f"[{host}]:{tel.metrics_port}" if ":" in host else f"{host}:{tel.metrics_port}"
         try:
-            host, port = listen_address(endpoint)
-            server = HTTPServer(self._serve_metrics)
-            await server.start(host, port)
-        except OSError as exc:
+            server = await ServerConfig(endpoint=endpoint).listen(self._serve_metrics)
+        except ConfigError as exc:
             # Upstream would stop here; flightdeck keeps the pipelines running and says why.
             self.logger.warn("Own telemetry server not started", endpoint=endpoint, error=str(exc))
             return
@@ -198,14 +197,12 @@ class Collector:
         self.metrics_port = server.port
 
     async def _serve_metrics(self, req: Request) -> Response:
+        """promhttp's handler over the collector's own metrics (negotiated format, gzip)."""
         if req.path != "/metrics":
-            return Response(
-                404,
-                b"404 page not found\n",
-                [("X-Content-Type-Options", "nosniff")],
-                "text/plain; charset=utf-8",
-            )
-        return Response(200, self.telemetry.render(), content_type=METRICS_CONTENT_TYPE)
+            return NOT_FOUND
+        return expfmt.serve(
+            self.telemetry.families(), req.headers.get("accept", ""), req.headers.get("accept-encoding", "")
+        )
 
     async def run(self, stop: asyncio.Event | None = None) -> BaseException | None:
         """Start, wait for SIGINT/SIGTERM (or ``stop``) or a fatal component error, shut down."""

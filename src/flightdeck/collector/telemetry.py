@@ -14,7 +14,10 @@ import time
 import uuid
 from collections.abc import Callable, Mapping
 
-from flightdeck.util.gofmt import format_float_v
+from flightdeck.collector import expfmt
+from flightdeck.collector.expfmt import GAUGE_T, Family, Series
+
+TARGET_INFO = "target_info"
 
 LabelKey = tuple[tuple[str, str], ...]
 
@@ -32,20 +35,10 @@ class CounterHandle:
 class _Family:
     __slots__ = ("description", "kind", "series")
 
-    def __init__(self, kind: str, description: str) -> None:
+    def __init__(self, kind: str, description: str) -> None:  # kind: expfmt's "counter" / "gauge"
         self.kind = kind
         self.description = description
         self.series: dict[LabelKey, CounterHandle | Callable[[], float]] = {}
-
-
-def _escape(value: str) -> str:
-    return value.replace("\\", "\\\\").replace('"', '\\"').replace("\n", "\\n")
-
-
-def _labels_text(key: LabelKey) -> str:
-    if not key:
-        return ""
-    return "{" + ",".join(f'{k}="{_escape(v)}"' for k, v in key) + "}"
 
 
 class TelemetryRegistry:
@@ -122,25 +115,31 @@ class TelemetryRegistry:
             "counter",
         )
 
-    def render(self) -> bytes:
-        """Prometheus text exposition (0.0.4) of every family, sorted by name like client_golang."""
-        out: list[str] = []
+    def families(self) -> list[Family]:
+        """Every family with its current values, sorted by name like client_golang's Gather (series by
+        label count, then label values), plus ``target_info`` with the resource."""
+        out: list[Family] = []
         families = dict(self._families)
-        for name in sorted([*families, "target_info"]):
-            if name == "target_info":
-                out.append("# HELP target_info Target metadata\n# TYPE target_info gauge\n")
+        for name in sorted([*families, TARGET_INFO]):
+            if name == TARGET_INFO:
                 labels = tuple(sorted((k.replace(".", "_"), v) for k, v in self.resource.items()))
-                out.append(f"target_info{_labels_text(labels)} 1\n")
+                out.append(Family(TARGET_INFO, "Target metadata", GAUGE_T, [Series(labels, value=1.0)]))
                 continue
             fam = families[name]
             if not fam.series:
                 continue
-            out.append(f"# HELP {name} {fam.description}\n# TYPE {name} {fam.kind}\n")
-            for key in sorted(fam.series, key=lambda k: (len(k), [v for _, v in k])):
-                item = fam.series[key]
-                value = item.value if isinstance(item, CounterHandle) else float(item())
-                out.append(f"{name}{_labels_text(key)} {format_float_v(value)}\n")
-        return "".join(out).encode()
+            series = [
+                Series(key, value=item.value if isinstance(item, CounterHandle) else float(item()))
+                for key, item in sorted(
+                    fam.series.items(), key=lambda kv: (len(kv[0]), [v for _, v in kv[0]])
+                )
+            ]
+            out.append(Family(name, fam.description, fam.kind, series))
+        return out
+
+    def render(self) -> bytes:
+        """Prometheus text exposition (0.0.4) of :meth:`families`."""
+        return expfmt.encode(self.families(), expfmt.negotiate("", enable_open_metrics=False))
 
 
 def _rss_bytes() -> float:

@@ -11,9 +11,9 @@ from opentelemetry.proto.collector.metrics.v1.metrics_service_pb2 import ExportM
 from opentelemetry.proto.common.v1.common_pb2 import AnyValue, KeyValue
 
 from flightdeck.collector.components.prometheusexporter import FACTORY, validate
-from flightdeck.collector.components.prometheusexporter.exposition import negotiate
 from flightdeck.collector.components.spanmetrics import SpanMetricsAggregator, load_config
 from flightdeck.collector.errors import ConfigError
+from flightdeck.collector.expfmt import negotiate
 from tests.collector.components.spanmetrics.helpers import RecordingLogger, S, SpanSpec, exporter, request
 
 SEC = 1_000_000_000

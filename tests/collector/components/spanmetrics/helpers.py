@@ -8,7 +8,7 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from opentelemetry.proto.collector.trace.v1.trace_service_pb2 import ExportTraceServiceRequest
-from opentelemetry.proto.common.v1.common_pb2 import AnyValue, ArrayValue
+from opentelemetry.proto.common.v1.common_pb2 import AnyValue, ArrayValue, KeyValue, KeyValueList
 
 from flightdeck.collector.component import ComponentID, Kind, Settings
 from flightdeck.collector.components.prometheusexporter import FACTORY as PROM_FACTORY
@@ -55,8 +55,11 @@ class RecordingLogger:
 
 
 def any_value(value: Any) -> AnyValue:
+    """An AnyValue from a Python value: list → array, dict → kvlist, None → empty, other → string."""
     if isinstance(value, AnyValue):
         return value
+    if value is None:
+        return AnyValue()
     if isinstance(value, bool):
         return AnyValue(bool_value=value)
     if isinstance(value, int):
@@ -67,6 +70,9 @@ def any_value(value: Any) -> AnyValue:
         return AnyValue(bytes_value=value)
     if isinstance(value, list):
         return AnyValue(array_value=ArrayValue(values=[any_value(v) for v in value]))
+    if isinstance(value, dict):
+        kvs = [KeyValue(key=k, value=any_value(v)) for k, v in value.items()]
+        return AnyValue(kvlist_value=KeyValueList(values=kvs))
     return AnyValue(string_value=str(value))
 
 

@@ -7,8 +7,8 @@ from opentelemetry.proto.collector.metrics.v1.metrics_service_pb2 import ExportM
 from opentelemetry.proto.common.v1.common_pb2 import AnyValue
 
 from flightdeck.collector.components.spanmetrics import SpanMetricsAggregator, load_config
-from flightdeck.collector.components.spanmetrics.anyvalue import as_string
 from flightdeck.collector.components.spanmetrics.expohisto import ExpoHistogram
+from flightdeck.collector.pcommon import as_string
 from tests.collector.components.spanmetrics.helpers import S, SpanSpec, request
 
 SEC = 1_000_000_000

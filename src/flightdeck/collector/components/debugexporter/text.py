@@ -3,9 +3,11 @@
 
 from __future__ import annotations
 
+import math
 from typing import Any
 
-from flightdeck.collector.pcommon import as_string, go_f6, go_v_float, id_hex, timestamp, type_name
+from flightdeck.collector.pcommon import as_string, go_f6, id_hex, timestamp, type_name
+from flightdeck.util.gofmt import format_float_v
 
 _KIND = ["Unspecified", "Internal", "Server", "Client", "Producer", "Consumer"]
 _STATUS = ["Unset", "Ok", "Error"]
@@ -286,6 +288,23 @@ def normal_traces(data: Any) -> str:
     return "".join(out)
 
 
+def _expo_buckets(p: Any) -> str:
+    """`` le<lower bound>=<count>`` per bucket, negative then positive (upstream labels both sides by
+    base**index), then `` zero_count<threshold>=<count>`` when there are zeros."""
+    base = math.pow(2.0, math.pow(2.0, -float(p.scale)))
+    text = ""
+    for side in (p.negative, p.positive):
+        for i, count in enumerate(side.bucket_counts):
+            try:
+                bound = math.pow(base, float(side.offset + i))
+            except OverflowError:
+                bound = math.inf
+            text += f" le{format_float_v(bound)}={count}"
+    if p.zero_count > 0:
+        text += f" zero_count{format_float_v(p.zero_threshold)}={p.zero_count}"
+    return text
+
+
 def normal_metrics(data: Any) -> str:
     out: list[str] = []
     for i, rm in enumerate(data.resource_metrics):
@@ -302,20 +321,22 @@ def normal_metrics(data: Any) -> str:
                 if which in ("gauge", "sum"):
                     for p in getattr(m, which).data_points:
                         v = p.WhichOneof("value")
-                        value = str(p.as_int) if v == "as_int" else go_v_float(p.as_double) if v else ""
+                        value = str(p.as_int) if v == "as_int" else format_float_v(p.as_double) if v else ""
                         out.append(f"{m.name}{{{','.join(_attrs_inline(p.attributes))}}} {value}\n")
                 elif which == "histogram":
                     for p in m.histogram.data_points:
                         value = f"count={p.count}"
                         if p.HasField("sum"):
-                            value += f" sum={go_v_float(p.sum)}"
+                            value += f" sum={format_float_v(p.sum)}"
                         if p.HasField("min"):
-                            value += f" min={go_v_float(p.min)}"
+                            value += f" min={format_float_v(p.min)}"
                         if p.HasField("max"):
-                            value += f" max={go_v_float(p.max)}"
+                            value += f" max={format_float_v(p.max)}"
                         for n, count in enumerate(p.bucket_counts):
                             bound = (
-                                f"le{go_v_float(p.explicit_bounds[n])}=" if n < len(p.explicit_bounds) else ""
+                                f"le{format_float_v(p.explicit_bounds[n])}="
+                                if n < len(p.explicit_bounds)
+                                else ""
                             )
                             value += f" {bound}{count}"
                         out.append(f"{m.name}{{{','.join(_attrs_inline(p.attributes))}}} {value}\n")
@@ -323,13 +344,18 @@ def normal_metrics(data: Any) -> str:
                     for p in m.exponential_histogram.data_points:
                         value = f"count={p.count}"
                         if p.HasField("sum"):
-                            value += f" sum={go_v_float(p.sum)}"
+                            value += f" sum={format_float_v(p.sum)}"
+                        if p.HasField("min"):
+                            value += f" min={format_float_v(p.min)}"
+                        if p.HasField("max"):
+                            value += f" max={format_float_v(p.max)}"
+                        value += _expo_buckets(p)
                         out.append(f"{m.name}{{{','.join(_attrs_inline(p.attributes))}}} {value}\n")
                 elif which == "summary":
                     for p in m.summary.data_points:
                         value = f"count={p.count} sum={go_f6(p.sum)}"
                         for q in p.quantile_values:
-                            value += f" q{go_v_float(q.quantile)}={go_v_float(q.value)}"
+                            value += f" q{format_float_v(q.quantile)}={format_float_v(q.value)}"
                         out.append(f"{m.name}{{{','.join(_attrs_inline(p.attributes))}}} {value}\n")
     return "".join(out)
 

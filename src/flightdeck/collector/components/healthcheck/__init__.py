@@ -10,10 +10,10 @@ from typing import Any
 
 from flightdeck.collector.component import Host, Kind, Settings, Stability
 from flightdeck.collector.confdecode import format_go_duration_ns
+from flightdeck.collector.confighttp import ServerConfig
 from flightdeck.collector.errors import ConfigError
 from flightdeck.collector.factory import BaseFactory
 from flightdeck.collector.httpserver import HTTPServer, Request, Response
-from flightdeck.collector.netaddr import AddressError, listen_address
 from flightdeck.kube.durations import DurationError, parse_go_duration
 
 
@@ -31,21 +31,8 @@ class CheckCollectorPipeline:
 
 
 @dataclass(slots=True)
-class Config:
+class Config(ServerConfig):
     endpoint: str = "localhost:13133"
-    tls: Any = None
-    cors: Any = None
-    auth: Any = None
-    max_request_body_size: int = 0
-    include_metadata: bool = False
-    response_headers: dict[str, str] = field(default_factory=dict)
-    compression_algorithms: list[str] = field(default_factory=list)
-    read_timeout: Any = None
-    read_header_timeout: Any = None
-    write_timeout: Any = None
-    idle_timeout: Any = None
-    middlewares: list[Any] = field(default_factory=list)
-    keep_alives_enabled: bool = True
     path: str = "/"
     response_body: ResponseBody | None = None
     check_collector_pipeline: CheckCollectorPipeline = field(default_factory=CheckCollectorPipeline)
@@ -75,8 +62,7 @@ def rfc3339nano(ns: int) -> str:
 
 class HealthCheck:
     def __init__(self, settings: Settings, cfg: Config) -> None:
-        if cfg.tls is not None or cfg.cors is not None or cfg.auth is not None:
-            raise ConfigError("not supported: tls/cors/auth on the health_check server")
+        cfg.check_supported("the health_check server")
         if cfg.check_collector_pipeline.enabled:
             raise ConfigError("not supported: check_collector_pipeline (deprecated upstream)")
         self.settings = settings
@@ -121,12 +107,7 @@ class HealthCheck:
         )
 
     async def start(self, host: Host) -> None:
-        try:
-            h, p = listen_address(self.cfg.endpoint)
-            server = HTTPServer(self.handle)
-            await server.start(h, p)
-        except (OSError, AddressError) as exc:
-            raise ConfigError(str(exc)) from None
+        server = await self.cfg.listen(self.handle)
         self._server = server
         self.port = server.port
         self.settings.logger.info("Starting health_check extension", config=_describe(self.cfg))

@@ -15,12 +15,11 @@ from flightdeck.collector.confdecode import DurationNs
 from flightdeck.collector.errors import ConfigError
 from flightdeck.collector.exporterhelper import (
     QueueConfig,
-    QueuedSender,
+    QueuedExporterFactory,
     RetryConfig,
     validate_queue,
     validate_retry,
 )
-from flightdeck.collector.factory import SignalFactory
 from flightdeck.collector.netaddr import AddressError, dial_address
 from flightdeck.collector.tlsconfig import TLSClientConfig
 
@@ -189,26 +188,11 @@ class OTLPGRPCClient:
             raise grpc_error(exc) from None
 
 
-@dataclass(frozen=True, slots=True)
-class _Factory(SignalFactory):
-    def create_exporter(self, settings: Settings, cfg: Any, signal: Signal) -> QueuedSender:
-        client = OTLPGRPCClient(settings, cfg, signal)
-        return QueuedSender(
-            settings,
-            signal,
-            client.send,
-            cfg.sending_queue,
-            cfg.retry_on_failure,
-            cfg.timeout,
-            start=client.start,
-            stop=client.stop,
-        )
-
-
-FACTORY = _Factory(
+FACTORY = QueuedExporterFactory(
     "otlp",
     Kind.EXPORTER,
     Config,
     _validate,
     {Signal.TRACES: Stability.STABLE, Signal.METRICS: Stability.STABLE, Signal.LOGS: Stability.STABLE},
+    OTLPGRPCClient,
 )

@@ -19,12 +19,11 @@ from flightdeck.collector.confdecode import DurationNs
 from flightdeck.collector.errors import ConfigError
 from flightdeck.collector.exporterhelper import (
     QueueConfig,
-    QueuedSender,
+    QueuedExporterFactory,
     RetryConfig,
     validate_queue,
     validate_retry,
 )
-from flightdeck.collector.factory import SignalFactory
 from flightdeck.collector.netaddr import dial_host
 from flightdeck.collector.tlsconfig import TLSClientConfig
 
@@ -208,26 +207,11 @@ def _describe(exc: httpx.HTTPError, url: str) -> str:
     return f'Post "{url}": {exc}'
 
 
-@dataclass(frozen=True, slots=True)
-class _Factory(SignalFactory):
-    def create_exporter(self, settings: Settings, cfg: Any, signal: Signal) -> QueuedSender:
-        client = OTLPHTTPClient(settings, cfg, signal)
-        return QueuedSender(
-            settings,
-            signal,
-            client.send,
-            cfg.sending_queue,
-            cfg.retry_on_failure,
-            cfg.timeout,
-            start=client.start,
-            stop=client.stop,
-        )
-
-
-FACTORY = _Factory(
+FACTORY = QueuedExporterFactory(
     "otlphttp",
     Kind.EXPORTER,
     Config,
     _validate,
     {Signal.TRACES: Stability.STABLE, Signal.METRICS: Stability.STABLE, Signal.LOGS: Stability.STABLE},
+    OTLPHTTPClient,
 )

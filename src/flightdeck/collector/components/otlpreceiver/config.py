@@ -7,6 +7,7 @@ from typing import Any
 from urllib.parse import urlsplit
 
 from flightdeck.collector.confdecode import DurationNs
+from flightdeck.collector.confighttp import ServerConfig
 
 
 def sanitize_url_path(value: Any) -> str:
@@ -23,21 +24,12 @@ def sanitize_url_path(value: Any) -> str:
 
 
 @dataclass(slots=True)
-class HTTPServerConfig:
+class HTTPServerConfig(ServerConfig):
+    # confighttp.NewDefaultServerConfig's timeouts, as the receiver's factory uses them
     endpoint: str = "localhost:4318"
-    tls: Any = None
-    cors: Any = None
-    auth: Any = None
-    max_request_body_size: int = 0
-    include_metadata: bool = False
-    response_headers: dict[str, str] = field(default_factory=dict)
-    compression_algorithms: list[str] = field(default_factory=list)
-    read_timeout: DurationNs = 0
     read_header_timeout: DurationNs = 60_000_000_000
     write_timeout: DurationNs = 30_000_000_000
     idle_timeout: DurationNs = 60_000_000_000
-    middlewares: list[Any] = field(default_factory=list)
-    keep_alives_enabled: bool = True
     traces_url_path: str = field(default="/v1/traces", metadata={"decode": sanitize_url_path})
     metrics_url_path: str = field(default="/v1/metrics", metadata={"decode": sanitize_url_path})
     logs_url_path: str = field(default="/v1/logs", metadata={"decode": sanitize_url_path})

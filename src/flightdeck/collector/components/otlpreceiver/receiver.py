@@ -7,7 +7,9 @@ scope (not per span), and awaiting the pipeline. Status codes, bodies and Retry-
 
 from __future__ import annotations
 
+import errno
 import math
+import os
 from collections.abc import Mapping
 from dataclasses import dataclass
 from typing import Any
@@ -35,8 +37,8 @@ from flightdeck.collector.component import (
 from flightdeck.collector.components.otlpreceiver.config import Config
 from flightdeck.collector.compression import ENCODINGS, DecompressError, decompress
 from flightdeck.collector.errors import ConfigError
-from flightdeck.collector.httpserver import HTTPServer, Request, Response
-from flightdeck.collector.netaddr import AddressError, listen_address
+from flightdeck.collector.httpserver import NOT_FOUND, HTTPServer, Request, Response
+from flightdeck.collector.netaddr import AddressError, listen_address, listen_error
 from flightdeck.collector.pdata import ITEM_NAMES, count_items
 
 PB = "application/x-protobuf"
@@ -150,10 +152,8 @@ class OTLPReceiver:
                 raise ConfigError(f"not supported: tls/auth on the otlp receiver's {proto} server")
         http = cfg.protocols.http
         if http is not None:
-            if http.cors is not None:
-                raise ConfigError("not supported: cors on the otlp receiver's http server")
-            if http.max_request_body_size > 0:
-                self._max_body = http.max_request_body_size
+            http.check_supported("the otlp receiver's http server")
+            self._max_body = http.body_limit
             paths = {
                 Signal.TRACES: http.traces_url_path,
                 Signal.METRICS: http.metrics_url_path,
@@ -243,12 +243,7 @@ class OTLPReceiver:
             read_error = str(exc)
         signal = self._routes.get(req.path)
         if signal is None:
-            return Response(
-                404,
-                b"404 page not found\n",
-                [("X-Content-Type-Options", "nosniff")],
-                "text/plain; charset=utf-8",
-            )
+            return NOT_FOUND
         if req.method != "POST":
             return Response(405, b"405 method not allowed, supported: [POST]", content_type="text/plain")
         mt = media_type(req.headers.get("content-type", ""))
@@ -331,27 +326,34 @@ class OTLPReceiver:
                         (grpc.method_handlers_generic_handler(service, {"Export": handler}),)
                     )
                 host_part = f"[{h}]" if ":" in h else h
-                port = server.add_insecure_port(f"{host_part}:{p}")
+                try:
+                    port = server.add_insecure_port(f"{host_part}:{p}")
+                except RuntimeError:  # newer grpcio raises instead of returning 0
+                    port = 0
                 if port == 0:
-                    raise OSError(f"listen tcp {grpc_cfg.endpoint}: bind: address already in use")
+                    # grpcio says only that it could not bind; the usual cause is a port in use
+                    raise OSError(errno.EADDRINUSE, os.strerror(errno.EADDRINUSE))
                 await server.start()
                 self._grpc = server
                 self.grpc_port = port
                 log.info("Starting GRPC server", endpoint=f"{h}:{port}")
-            if http is not None:
-                h, p = listen_address(http.endpoint)
-                srv = HTTPServer(
+        except (OSError, AddressError) as exc:
+            await self.shutdown()
+            raise ConfigError(listen_error(grpc_cfg.endpoint if grpc_cfg else "", exc)) from None
+        if http is not None:
+            try:
+                srv = await http.listen(
                     self.handle_http,
                     max_body=max(self._max_body * 2, 1 << 20),
                     on_error=lambda exc: log.error("HTTP handler failed", error=repr(exc)),
                 )
-                await srv.start(h, p)
-                self._http = srv
-                self.http_port = srv.port
-                log.info("Starting HTTP server", endpoint=f"{h}:{srv.port}")
-        except (OSError, AddressError) as exc:
-            await self.shutdown()
-            raise ConfigError(_listen_error(exc)) from None
+            except ConfigError:
+                await self.shutdown()
+                raise
+            self._http = srv
+            self.http_port = srv.port
+            h, _ = listen_address(http.endpoint)
+            log.info("Starting HTTP server", endpoint=f"{h}:{srv.port}")
 
     async def shutdown(self) -> None:
         if self._http is not None:
@@ -360,13 +362,6 @@ class OTLPReceiver:
         if self._grpc is not None:
             await self._grpc.stop(grace=1.0)
             self._grpc = None
-
-
-def _listen_error(exc: BaseException) -> str:
-    text = str(exc)
-    if isinstance(exc, OSError) and exc.errno is not None and exc.strerror:
-        return f"listen tcp: {exc.strerror.lower()}"
-    return text
 
 
 _GRPC_CODES = {c.value[0]: c for c in grpc.StatusCode}

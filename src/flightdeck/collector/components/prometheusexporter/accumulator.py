@@ -22,7 +22,7 @@ from opentelemetry.proto.common.v1.common_pb2 import KeyValue
 from opentelemetry.proto.metrics.v1.metrics_pb2 import Metric, ResourceMetrics
 from opentelemetry.proto.resource.v1.resource_pb2 import Resource
 
-from flightdeck.collector.components.spanmetrics.anyvalue import as_string
+from flightdeck.collector.pcommon import as_string
 
 GAUGE = "Gauge"
 SUM = "Sum"
@@ -199,6 +199,24 @@ class Accumulator:
             resource.instance,
         )
 
+    def _point_key(
+        self,
+        dp: Any,
+        metric: Metric,
+        mtype: str,
+        ctx: tuple[str, str, str, Attrs],
+        resource: ResourceView,
+    ) -> tuple[tuple[Any, ...], Attrs] | None:
+        """(signature, attributes) of one data point; None for a point flagged "no recorded value",
+        whose series is dropped and which ends the metric's accumulation (upstream's early return 0)."""
+        attrs = self._point_attrs(dp.attributes, resource)
+        sig = self._signature(metric, mtype, ctx, attrs, resource)
+        if dp.flags & FLAG_NO_RECORDED_VALUE:
+            if self.entries.pop(sig, None) is not None:
+                self.generation += 1
+            return None
+        return sig, attrs
+
     def _store(
         self,
         sig: tuple[Any, ...],
@@ -265,12 +283,10 @@ class Accumulator:
     ) -> int:
         n = 0
         for dp in metric.gauge.data_points:
-            attrs = self._point_attrs(dp.attributes, resource)
-            sig = self._signature(metric, GAUGE, ctx, attrs, resource)
-            if dp.flags & FLAG_NO_RECORDED_VALUE:
-                if self.entries.pop(sig, None) is not None:
-                    self.generation += 1
+            key = self._point_key(dp, metric, GAUGE, ctx, resource)
+            if key is None:
                 return 0
+            sig, attrs = key
             old = self.entries.get(sig)
             if old is not None and dp.time_unix_nano < old.point.time_ns:
                 continue
@@ -289,12 +305,10 @@ class Accumulator:
             return 0
         n = 0
         for dp in data.data_points:
-            attrs = self._point_attrs(dp.attributes, resource)
-            sig = self._signature(metric, SUM, ctx, attrs, resource)
-            if dp.flags & FLAG_NO_RECORDED_VALUE:
-                if self.entries.pop(sig, None) is not None:
-                    self.generation += 1
+            key = self._point_key(dp, metric, SUM, ctx, resource)
+            if key is None:
                 return 0
+            sig, attrs = key
             point = self._number(dp)
             old = self.entries.get(sig)
             if old is not None:
@@ -319,12 +333,10 @@ class Accumulator:
         temporality = data.aggregation_temporality
         n = 0
         for dp in data.data_points:
-            attrs = self._point_attrs(dp.attributes, resource)
-            sig = self._signature(metric, HISTOGRAM, ctx, attrs, resource)
-            if dp.flags & FLAG_NO_RECORDED_VALUE:
-                if self.entries.pop(sig, None) is not None:
-                    self.generation += 1
+            key = self._point_key(dp, metric, HISTOGRAM, ctx, resource)
+            if key is None:
                 return 0
+            sig, attrs = key
             point = Point(
                 start_ns=dp.start_time_unix_nano,
                 time_ns=dp.time_unix_nano,
@@ -363,12 +375,10 @@ class Accumulator:
     ) -> int:
         n = 0
         for dp in metric.summary.data_points:
-            attrs = self._point_attrs(dp.attributes, resource)
-            sig = self._signature(metric, SUMMARY, ctx, attrs, resource)
-            if dp.flags & FLAG_NO_RECORDED_VALUE:
-                if self.entries.pop(sig, None) is not None:
-                    self.generation += 1
+            key = self._point_key(dp, metric, SUMMARY, ctx, resource)
+            if key is None:
                 return 0
+            sig, attrs = key
             old = self.entries.get(sig)
             if old is not None and dp.time_unix_nano < old.point.time_ns:
                 continue
@@ -391,12 +401,10 @@ class Accumulator:
         temporality = data.aggregation_temporality
         n = 0
         for dp in data.data_points:
-            attrs = self._point_attrs(dp.attributes, resource)
-            sig = self._signature(metric, EXPONENTIAL_HISTOGRAM, ctx, attrs, resource)
-            if dp.flags & FLAG_NO_RECORDED_VALUE:
-                if self.entries.pop(sig, None) is not None:
-                    self.generation += 1
+            key = self._point_key(dp, metric, EXPONENTIAL_HISTOGRAM, ctx, resource)
+            if key is None:
                 return 0
+            sig, attrs = key
             point = Point(
                 start_ns=dp.start_time_unix_nano,
                 time_ns=dp.time_unix_nano,

@@ -7,6 +7,7 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from flightdeck.collector.confdecode import DurationNs
+from flightdeck.collector.confighttp import ServerConfig
 
 UNDERSCORE_ESCAPING_WITH_SUFFIXES = "UnderscoreEscapingWithSuffixes"
 UNDERSCORE_ESCAPING_WITHOUT_SUFFIXES = "UnderscoreEscapingWithoutSuffixes"
@@ -26,22 +27,8 @@ class ResourceToTelemetry:
 
 
 @dataclass(slots=True)
-class Config:
-    # confighttp.ServerConfig (squashed)
-    endpoint: str = ""
-    tls: Any = None
-    cors: Any = None
-    auth: Any = None
-    max_request_body_size: int = 0
-    include_metadata: bool = False
-    response_headers: dict[str, str] = field(default_factory=dict)
-    compression_algorithms: list[str] = field(default_factory=list)
-    read_timeout: Any = None
-    read_header_timeout: Any = None
-    write_timeout: Any = None
-    idle_timeout: Any = None
-    middlewares: list[Any] = field(default_factory=list)
-    keep_alives_enabled: bool = True
+class Config(ServerConfig):
+    # confighttp.ServerConfig is squashed into the exporter's config (the fields above these)
     # exporterhelper.QueueBatchConfig; meaningless for a pull exporter, off by default
     sending_queue: Any = None
     namespace: str = ""

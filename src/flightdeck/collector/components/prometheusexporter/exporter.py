@@ -5,67 +5,28 @@ compression negotiation. The scrape itself (:meth:`PrometheusExporter.scrape`) i
 
 from __future__ import annotations
 
-import gzip
-import os
 import time
 from collections.abc import Callable
 from typing import Any
 
 from opentelemetry.proto.collector.metrics.v1.metrics_service_pb2 import ExportMetricsServiceRequest
 
+from flightdeck.collector import expfmt
 from flightdeck.collector.component import Host, Settings
-from flightdeck.collector.components.prometheusexporter import exposition, naming
+from flightdeck.collector.components.prometheusexporter import naming
 from flightdeck.collector.components.prometheusexporter.accumulator import Accumulator
 from flightdeck.collector.components.prometheusexporter.config import Config
-from flightdeck.collector.components.prometheusexporter.gather import (
-    Family,
-    GatherConfig,
-    Gatherer,
-    multi_error_text,
-)
+from flightdeck.collector.components.prometheusexporter.gather import GatherConfig, Gatherer, multi_error_text
 from flightdeck.collector.errors import ConfigError
-from flightdeck.collector.httpserver import HTTPServer, Request, Response
-from flightdeck.collector.netaddr import AddressError, listen_address
-
-_NOT_FOUND = Response(
-    404, b"404 page not found\n", [("X-Content-Type-Options", "nosniff")], "text/plain; charset=utf-8"
-)
-
-
-def _accept_encoding(header: str) -> str:
-    """gddo ``NegotiateContentEncoding`` over the offers identity and gzip (the exporter's defaults)."""
-    specs: list[tuple[str, float]] = []
-    for part in header.split(","):
-        value, _, params = part.strip().partition(";")
-        value = value.strip().lower()
-        if not value:
-            continue
-        q = 1.0
-        for p in params.split(";"):
-            k, _, v = p.strip().partition("=")
-            if k.strip().lower() == "q":
-                try:
-                    q = float(v.strip())
-                except ValueError:
-                    q = 0.0
-        specs.append((value, q))
-    best, best_q = "identity", -1.0
-    for offer in ("identity", "gzip"):
-        for value, q in specs:
-            if q > best_q and value in ("*", offer):
-                best_q, best = q, offer
-    return "" if best_q == 0 else best
+from flightdeck.collector.expfmt import Family
+from flightdeck.collector.httpserver import NOT_FOUND, HTTPServer, Request, Response
 
 
 class PrometheusExporter:
     def __init__(self, settings: Settings, cfg: Config, clock: Callable[[], int] = time.time_ns) -> None:
         if not cfg.endpoint.strip():
             raise ConfigError("expecting a non-blank address to run the Prometheus metrics handler")
-        unsupported = [k for k in ("tls", "cors", "auth") if getattr(cfg, k) is not None]
-        if unsupported:
-            raise ConfigError(
-                f"not supported: {'/'.join(unsupported)} on the prometheus exporter's HTTP server"
-            )
+        cfg.check_supported("the prometheus exporter's HTTP server")
         if isinstance(cfg.sending_queue, dict) and cfg.sending_queue.get("enabled"):
             raise ConfigError("not supported: sending_queue on the prometheus exporter")
         self.settings = settings
@@ -89,7 +50,7 @@ class PrometheusExporter:
         self._server: HTTPServer | None = None
         self.port: int | None = None
         self._gathered: tuple[int, list[Family], list[str], list[str]] | None = None
-        self._bodies: dict[exposition.Format, bytes] = {}
+        self._bodies: dict[expfmt.Format, bytes] = {}
 
     # ---------------------------------------------------------------- consumer
     async def consume(self, data: Any) -> None:
@@ -128,39 +89,28 @@ class PrometheusExporter:
                 return Response(
                     500, body, [("X-Content-Type-Options", "nosniff")], "text/plain; charset=utf-8"
                 )
-        fmt = exposition.negotiate(accept, self.cfg.enable_open_metrics)
+        fmt = expfmt.negotiate(accept, self.cfg.enable_open_metrics)
         try:
             cached = self._bodies.get(fmt)
-            body = cached if cached is not None else exposition.encode(families, fmt)
+            body = cached if cached is not None else expfmt.encode(families, fmt)
             self._bodies[fmt] = body
         except NotImplementedError as exc:
             self.settings.logger.error(str(exc))
             return Response(500, (str(exc) + "\n").encode(), content_type="text/plain; charset=utf-8")
-        headers = [(k, v) for k, v in self.cfg.response_headers.items()]
-        if _accept_encoding(accept_encoding) == "gzip":
-            body = gzip.compress(body, compresslevel=6, mtime=0)
-            headers.append(("Content-Encoding", "gzip"))
-        return Response(200, body, headers, fmt.content_type)
+        return expfmt.response(body, fmt, accept_encoding)
 
     async def handle(self, req: Request) -> Response:
         if req.path != "/metrics":
-            return _NOT_FOUND
+            return NOT_FOUND
         return self.scrape(
             req.headers.get("accept", ""), req.headers.get("accept-encoding", ""), self.clock()
         )
 
     # ---------------------------------------------------------------- lifecycle
     async def start(self, host: Host) -> None:
-        try:
-            bind_host, bind_port = listen_address(self.cfg.endpoint.strip())
-            server = HTTPServer(self.handle, on_error=lambda exc: self.settings.logger.error(repr(exc)))
-            await server.start(bind_host, bind_port)
-        except AddressError as exc:
-            raise ConfigError(f"listen tcp: {exc}") from None
-        except OSError as exc:
-            # Go's net.Listen text: syscall errors are the lower-case strerror.
-            reason = (os.strerror(exc.errno) if exc.errno else str(exc)).lower()
-            raise ConfigError(f"listen tcp {self.cfg.endpoint.strip()}: bind: {reason}") from None
+        server = await self.cfg.listen(
+            self.handle, on_error=lambda exc: self.settings.logger.error(repr(exc))
+        )
         self._server = server
         self.port = server.port
 

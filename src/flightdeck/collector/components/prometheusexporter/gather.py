@@ -29,16 +29,19 @@ from flightdeck.collector.components.prometheusexporter.accumulator import (
     SUM,
     SUMMARY,
     Accumulated,
-    ExemplarT,
     ResourceView,
+)
+from flightdeck.collector.expfmt import (
+    COUNTER,
+    GAUGE_T,
+    HISTOGRAM_T,
+    SUMMARY_T,
+    UNTYPED_T,
+    Family,
+    Series,
 )
 from flightdeck.util.gofmt import go_quote
 
-COUNTER = "counter"
-GAUGE_T = "gauge"
-HISTOGRAM_T = "histogram"
-SUMMARY_T = "summary"
-UNTYPED_T = "untyped"
 _TYPE_NAMES = {
     COUNTER: "COUNTER",
     GAUGE_T: "GAUGE",
@@ -53,40 +56,6 @@ _NATIVE_SCHEMA_MAX = 8
 
 class ConvertError(Exception):
     pass
-
-
-@dataclass(slots=True)
-class Series:
-    """One exposed series: labels sorted by name and the value payload for the encoders."""
-
-    labels: tuple[tuple[str, str], ...]
-    value: float = 0.0
-    count: int = 0
-    sum: float = 0.0
-    buckets: tuple[tuple[float, int], ...] = ()
-    quantiles: tuple[tuple[float, float], ...] = ()
-    timestamp_ms: int | None = None
-    created_ns: int | None = None
-    exemplars: tuple[ExemplarT, ...] = ()
-    # native histogram (schema is None for classic histograms)
-    schema: int | None = None
-    zero_threshold: float = 0.0
-    zero_count: int = 0
-    positive: dict[int, int] = field(default_factory=dict)
-    negative: dict[int, int] = field(default_factory=dict)
-    # encoder caches: rendered bytes of this value per format, and label-level pieces shared by every
-    # value version of the same accumulated series
-    rendered: dict[Any, bytes] = field(default_factory=dict)
-    label_cache: dict[Any, Any] = field(default_factory=dict)
-    sort_key: tuple[Any, ...] = ()
-
-
-@dataclass(slots=True)
-class Family:
-    name: str
-    help: str
-    type: str
-    series: list[Series] = field(default_factory=list)
 
 
 @dataclass(slots=True)

@@ -34,7 +34,6 @@ from opentelemetry.proto.resource.v1.resource_pb2 import Resource
 from opentelemetry.proto.trace.v1.trace_pb2 import ScopeSpans, Span
 
 from flightdeck.collector.components.spanmetrics import encode as E
-from flightdeck.collector.components.spanmetrics.anyvalue import as_string
 from flightdeck.collector.components.spanmetrics.config import (
     SERVICE_NAME_KEY,
     SPAN_KIND_KEY,
@@ -44,7 +43,7 @@ from flightdeck.collector.components.spanmetrics.config import (
     Dimension,
 )
 from flightdeck.collector.components.spanmetrics.expohisto import ExpoHistogram
-from flightdeck.collector.components.spanmetrics.pbwire import (
+from flightdeck.collector.pbwire import (
     WIRE_LEN,
     double_field,
     fixed64_field,
@@ -54,8 +53,9 @@ from flightdeck.collector.components.spanmetrics.pbwire import (
     tag,
     varint,
     varint_field,
-    zigzag32,
+    zigzag,
 )
+from flightdeck.collector.pcommon import as_string
 
 SCOPE_NAME = "spanmetricsconnector"
 SCOPE_NAME_ATTR = "span.instrumentation.scope.name"
@@ -766,12 +766,12 @@ class SpanMetricsAggregator:
             body += double_field(E.EDP_SUM, hist.sum)
             scale = hist.reported_scale
             if scale:
-                body += varint_field(E.EDP_SCALE, zigzag32(scale))
+                body += varint_field(E.EDP_SCALE, zigzag(scale))
             if hist.zero_count:
                 body += fixed64_field(E.EDP_ZERO_COUNT, hist.zero_count)
             for field_tag, side in ((E.EDP_POSITIVE, hist.positive), (E.EDP_NEGATIVE, hist.negative)):
                 offset, counts = side.offset_and_counts()
-                side_body = varint_field(E.BKT_OFFSET, zigzag32(offset)) if offset else b""
+                side_body = varint_field(E.BKT_OFFSET, zigzag(offset)) if offset else b""
                 if counts:
                     side_body += len_field(E.BKT_COUNTS, b"".join(varint(c) for c in counts))
                 body += len_field(field_tag, side_body)

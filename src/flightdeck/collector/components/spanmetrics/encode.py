@@ -18,7 +18,7 @@ from opentelemetry.proto.metrics.v1.metrics_pb2 import (
 )
 from opentelemetry.proto.resource.v1.resource_pb2 import Resource
 
-from flightdeck.collector.components.spanmetrics.pbwire import (
+from flightdeck.collector.pbwire import (
     WIRE_I64,
     WIRE_LEN,
     WIRE_VARINT,

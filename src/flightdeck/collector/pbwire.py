@@ -1,4 +1,5 @@
-"""Just enough of the protobuf wire format to assemble OTLP metric messages as bytes.
+"""Just enough of the protobuf wire format to assemble messages as bytes: the spanmetrics flush's OTLP
+metrics and the prometheus protobuf exposition (``io.prometheus.client.MetricFamily``).
 
 Building thousands of data points through the Python message API costs tens of microseconds each; the
 flush instead concatenates pre-encoded pieces (each series' attributes are encoded once, bucket counts
@@ -34,8 +35,9 @@ def varint(value: int) -> bytes:
     return bytes(out)
 
 
-def zigzag32(value: int) -> int:
-    return (value << 1) ^ (value >> 31)
+def zigzag(value: int) -> int:
+    """sint32/sint64 ZigZag encoding (Python ints are unbounded, so one shift serves both widths)."""
+    return (value << 1) ^ (value >> 63)
 
 
 def tag(number: int, wire: int) -> bytes:

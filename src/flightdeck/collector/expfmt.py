@@ -1,37 +1,85 @@
-"""Encoders of the ``/metrics`` response and the content negotiation in front of them, as
-``prometheus/common`` v0.67.4 ``expfmt`` and ``client_golang`` v1.23.2 ``promhttp`` do it.
+"""The Prometheus exposition formats and the HTTP negotiation in front of them, as ``prometheus/common``
+v0.67.4 ``expfmt`` and ``client_golang`` v1.23.2 ``promhttp`` do it: what every ``/metrics`` endpoint of the
+collector serves (the ``prometheus`` exporter's :8889 and the collector's own telemetry on :8888).
 
 * Text 0.0.4 (default): ``# HELP``/``# TYPE`` then one line per sample; floats as Go's
   ``strconv.FormatFloat(v, 'g', -1, 64)`` with ``1``/``0``/``-1``/``NaN``/``+Inf``/``-Inf`` special-cased.
-* OpenMetrics 1.0.0/0.0.1 (only when ``enable_open_metrics``): counter HELP/TYPE without ``_total``,
-  ``.0`` appended to integral floats, integer counts, exemplars, ``# EOF``; no ``_created`` lines (the
-  exporter does not enable them).
+* OpenMetrics 1.0.0/0.0.1 (only when enabled): counter HELP/TYPE without ``_total``, ``.0`` appended to
+  integral floats, integer counts, exemplars, ``# EOF``; no ``_created`` lines.
 * Protobuf delimited (``application/vnd.google.protobuf; proto=io.prometheus.client.MetricFamily;
   encoding=delimited``): length-prefixed ``io.prometheus.client.MetricFamily`` messages.
 * The ``escaping`` parameter (default ``underscores``) rewrites names that are not legacy-valid.
+* gzip when ``Accept-Encoding`` prefers it (promhttp's default compression).
 
-Each series caches its rendered bytes per (format, escaping), so an unchanged series costs one dict
-lookup per scrape.
+The input is a list of :class:`Family` (sorted as the registry's ``Gather`` sorts them). Each series caches
+its rendered bytes per (format, escaping), so an unchanged series costs one dict lookup per scrape.
 """
 
 from __future__ import annotations
 
+import gzip
 import math
 import re
-import struct
-from dataclasses import dataclass
+from dataclasses import dataclass, field
+from typing import Any
 
-from flightdeck.collector.components.prometheusexporter.gather import (
-    COUNTER,
-    GAUGE_T,
-    HISTOGRAM_T,
-    SUMMARY_T,
-    UNTYPED_T,
-    Family,
-    Series,
+from flightdeck.collector.httpserver import Response
+from flightdeck.collector.pbwire import (
+    WIRE_I64,
+    WIRE_LEN,
+    WIRE_VARINT,
+    double_field,
+    len_field,
+    tag,
+    varint,
+    varint_field,
+    zigzag,
 )
-from flightdeck.collector.components.spanmetrics.pbwire import varint
 from flightdeck.util.gofmt import format_float_v
+
+COUNTER = "counter"
+GAUGE_T = "gauge"
+HISTOGRAM_T = "histogram"
+SUMMARY_T = "summary"
+UNTYPED_T = "untyped"
+
+# (trace_id, span_id, value, time_unix_nano)
+Exemplar = tuple[bytes, bytes, float, int]
+
+
+@dataclass(slots=True)
+class Series:
+    """One exposed series: labels sorted by name and the value payload for the encoders."""
+
+    labels: tuple[tuple[str, str], ...]
+    value: float = 0.0
+    count: int = 0
+    sum: float = 0.0
+    buckets: tuple[tuple[float, int], ...] = ()
+    quantiles: tuple[tuple[float, float], ...] = ()
+    timestamp_ms: int | None = None
+    created_ns: int | None = None
+    exemplars: tuple[Exemplar, ...] = ()
+    # native histogram (schema is None for classic histograms)
+    schema: int | None = None
+    zero_threshold: float = 0.0
+    zero_count: int = 0
+    positive: dict[int, int] = field(default_factory=dict)
+    negative: dict[int, int] = field(default_factory=dict)
+    # encoder caches: rendered bytes of this value per format, and label-level pieces shared by every
+    # value version of the same accumulated series
+    rendered: dict[Any, bytes] = field(default_factory=dict)
+    label_cache: dict[Any, Any] = field(default_factory=dict)
+    sort_key: tuple[Any, ...] = ()
+
+
+@dataclass(slots=True)
+class Family:
+    name: str
+    help: str
+    type: str
+    series: list[Series] = field(default_factory=list)
+
 
 TEXT = "text"
 OPENMETRICS = "openmetrics"
@@ -48,8 +96,6 @@ _ESCAPINGS = (NO_ESCAPING, UNDERSCORES, DOTS, VALUES)
 _FMT_TEXT = "text/plain; version=0.0.4; charset=utf-8"
 _FMT_OM_1 = "application/openmetrics-text; version=1.0.0; charset=utf-8"
 _FMT_OM_0 = "application/openmetrics-text; version=0.0.1; charset=utf-8"
-_DOUBLE = struct.Struct("<d")
-Exemplar = tuple[bytes, bytes, float, int]
 _PROTO = "application/vnd.google.protobuf; proto=io.prometheus.client.MetricFamily;"
 
 
@@ -424,20 +470,21 @@ def _text_family(fam: Family, escaping: str, open_metrics: bool) -> bytes:
 
 
 # ---------------------------------------------------------------------------- protobuf
+# io.prometheus.client messages are written by field number through the shared wire helpers.
 def _pb_len(number: int, payload: bytes) -> bytes:
-    return varint((number << 3) | 2) + varint(len(payload)) + payload
+    return len_field(tag(number, WIRE_LEN), payload)
 
 
 def _pb_double(number: int, value: float) -> bytes:
-    return varint((number << 3) | 1) + _DOUBLE.pack(value)
+    return double_field(tag(number, WIRE_I64), value)
 
 
 def _pb_varint(number: int, value: int) -> bytes:
-    return varint(number << 3) + varint(value)
+    return varint_field(tag(number, WIRE_VARINT), value)
 
 
 def _pb_sint(number: int, value: int) -> bytes:
-    return varint(number << 3) + varint((value << 1) ^ (value >> 63))
+    return varint_field(tag(number, WIRE_VARINT), zigzag(value))
 
 
 def _pb_timestamp(ns: int) -> bytes:
@@ -481,7 +528,7 @@ def _pb_spans(buckets: dict[int, int]) -> tuple[bytes, bytes]:
         prev = buckets[i]
         next_i = i + 1
     span_bytes = b"".join(_pb_sint(1, o) + _pb_varint(2, length) for o, length in spans)
-    delta_bytes = b"".join(varint((d << 1) ^ (d >> 63)) for d in deltas)
+    delta_bytes = b"".join(varint(zigzag(d)) for d in deltas)
     return span_bytes, delta_bytes
 
 
@@ -559,3 +606,49 @@ def encode(families: list[Family], fmt: Format) -> bytes:
     if open_metrics:
         body += b"# EOF\n"
     return body
+
+
+# ---------------------------------------------------------------------------- HTTP
+def accept_encoding(header: str) -> str:
+    """gddo ``NegotiateContentEncoding`` over promhttp's offers, identity and gzip ("" = none acceptable)."""
+    specs: list[tuple[str, float]] = []
+    for part in header.split(","):
+        value, _, params = part.strip().partition(";")
+        value = value.strip().lower()
+        if not value:
+            continue
+        q = 1.0
+        for p in params.split(";"):
+            k, _, v = p.strip().partition("=")
+            if k.strip().lower() == "q":
+                try:
+                    q = float(v.strip())
+                except ValueError:
+                    q = 0.0
+        specs.append((value, q))
+    best, best_q = "identity", -1.0
+    for offer in ("identity", "gzip"):
+        for value, q in specs:
+            if q > best_q and value in ("*", offer):
+                best_q, best = q, offer
+    return "" if best_q == 0 else best
+
+
+def response(
+    body: bytes, fmt: Format, accept_encoding_header: str, headers: list[tuple[str, str]] | None = None
+) -> Response:
+    """promhttp's 200 answer: the encoded body, gzip-compressed when the client prefers it."""
+    out = list(headers or ())
+    if accept_encoding(accept_encoding_header) == "gzip":
+        body = gzip.compress(body, compresslevel=6, mtime=0)
+        out.append(("Content-Encoding", "gzip"))
+    return Response(200, body, out, fmt.content_type)
+
+
+def serve(families: list[Family], accept: str, accept_encoding_header: str) -> Response:
+    """A whole scrape of ``families`` (text, OpenMetrics off, or protobuf) for a promhttp-style handler."""
+    fmt = negotiate(accept, enable_open_metrics=False)
+    if fmt.kind in (PROTO_TEXT, PROTO_COMPACT):
+        # promhttp would answer these; flightdeck does not encode them (see encode()).
+        fmt = negotiate("", enable_open_metrics=False)
+    return response(encode(families, fmt), fmt, accept_encoding_header)
