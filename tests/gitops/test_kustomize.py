@@ -11,7 +11,8 @@ from hypothesis import given
 from hypothesis import strategies as st
 
 from flightdeck.gitops.kustomize import KustomizeError, build, jsonpatch, smp
-from flightdeck.gitops.kustomize.generators import content_hash, go_json
+from flightdeck.gitops.kustomize.generators import content_hash
+from flightdeck.util.gojson import go_json
 
 
 @pytest.mark.parametrize(

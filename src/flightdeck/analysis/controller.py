@@ -47,7 +47,7 @@ from flightdeck.analysis.types import (
     RunSummary,
 )
 from flightdeck.kube.actions import Action, Delete, Event, Reconciled, UpdateStatus
-from flightdeck.util.timefmt import parse_rfc3339
+from flightdeck.util.timefmt import parse_rfc3339_or_none
 
 KIND = "AnalysisRun"
 IN_FLIGHT_POLL = 5.0
@@ -60,15 +60,6 @@ Obj = dict[str, Any]
 
 
 # --- object ⇄ types ------------------------------------------------------------------------------------
-
-
-def _time(value: object) -> float | None:
-    if not value:
-        return None
-    try:
-        return parse_rfc3339(str(value))
-    except ValueError:
-        return None
 
 
 def _phase(value: object, default: Phase = Phase.PENDING) -> Phase:
@@ -91,12 +82,12 @@ def _str_map(value: object) -> dict[str, str] | None:
 def measurement_from_dict(raw: Mapping[str, Any]) -> Measurement:
     return Measurement(
         phase=_phase(raw.get("phase")),
-        started_at=_time(raw.get("startedAt")),
-        finished_at=_time(raw.get("finishedAt")),
+        started_at=parse_rfc3339_or_none(raw.get("startedAt")),
+        finished_at=parse_rfc3339_or_none(raw.get("finishedAt")),
         value=str(raw.get("value") or ""),
         message=str(raw.get("message") or ""),
         metadata=_str_map(raw.get("metadata")),
-        resume_at=_time(raw.get("resumeAt")),
+        resume_at=parse_rfc3339_or_none(raw.get("resumeAt")),
     )
 
 
@@ -142,8 +133,8 @@ def status_from_dict(raw: Mapping[str, Any] | None) -> AnalysisRunStatus:
         phase=_phase(raw.get("phase")),
         message=str(raw.get("message") or ""),
         metric_results=results,
-        started_at=_time(raw.get("startedAt")),
-        completed_at=_time(raw.get("completedAt")),
+        started_at=parse_rfc3339_or_none(raw.get("startedAt")),
+        completed_at=parse_rfc3339_or_none(raw.get("completedAt")),
         run_summary=_summary(raw.get("runSummary")),
         dry_run_summary=_summary(dry) if isinstance(dry, Mapping) else None,
     )
@@ -169,7 +160,7 @@ def run_from_object(obj: Mapping[str, Any]) -> AnalysisRun:
         status=status_from_dict(obj.get("status") if isinstance(obj.get("status"), Mapping) else None),
         labels=dict(meta.get("labels") or {}),
         annotations=dict(meta.get("annotations") or {}),
-        created_at=_time(meta.get("creationTimestamp")),
+        created_at=parse_rfc3339_or_none(meta.get("creationTimestamp")),
         uid=str(meta.get("uid") or ""),
     )
 

@@ -19,6 +19,7 @@ from collections.abc import Iterable
 from typing import Any
 
 from flightdeck.kube.actions import Action, Create, Delete, Event, Reconciled, Update, UpdateStatus
+from flightdeck.kube.conditions import get_condition, new_condition
 from flightdeck.kube.hashing import DEFAULT_DEPLOYMENT_UNIQUE_LABEL_KEY, equal_ignore_hash, pod_template_hash
 from flightdeck.kube.podutil import (
     creation_time,
@@ -34,7 +35,7 @@ from flightdeck.kube.podutil import (
 )
 from flightdeck.kube.selectors import SelectorError, from_label_selector
 from flightdeck.kube.store import ObjectStore
-from flightdeck.util.timefmt import parse_rfc3339, rfc3339
+from flightdeck.util.timefmt import parse_rfc3339_or_none
 
 Obj = dict[str, Any]
 
@@ -106,29 +107,10 @@ def max_unavailable(d: Obj) -> int:
     return min(resolve_fenceposts(d)[1], _replicas(d))
 
 
-def _condition(status: Obj, kind: str) -> Obj | None:
-    for cond in status.get("conditions") or []:
-        if cond.get("type") == kind:
-            return dict(cond)
-    return None
-
-
-def _new_condition(kind: str, status: str, reason: str, message: str, now: float) -> Obj:
-    stamp = rfc3339(now)
-    return {
-        "type": kind,
-        "status": status,
-        "lastUpdateTime": stamp,
-        "lastTransitionTime": stamp,
-        "reason": reason,
-        "message": message,
-    }
-
-
 def _set_condition(status: Obj, cond: Obj) -> None:
     """``SetDeploymentCondition``: same status and reason → unchanged; else replaced (moved to the end),
     keeping lastTransitionTime when only the reason changed."""
-    current = _condition(status, cond["type"])
+    current = get_condition(status, cond["type"])
     if (
         current is not None
         and current["status"] == cond["status"]
@@ -240,10 +222,10 @@ class _Sync:
             if changed:
                 self.actions.append(Update(copy.deepcopy(new)))
             self.set_deployment_revision(max(new_revision, _revision(new)))
-            if progress_deadline and _condition(self.status, "Progressing") is None:
+            if progress_deadline and get_condition(self.status, "Progressing") is None:
                 _set_condition(
                     self.status,
-                    _new_condition(
+                    new_condition(
                         "Progressing",
                         "True",
                         FOUND_NEW_RS,
@@ -302,7 +284,7 @@ class _Sync:
         if progress_deadline:
             _set_condition(
                 self.status,
-                _new_condition(
+                new_condition(
                     "Progressing", "True", NEW_RS_CREATED, f'Created new replica set "{rs_name}"', self.now
                 ),
             )
@@ -447,11 +429,11 @@ class _Sync:
         if self.status.get("conditions"):
             status["conditions"] = copy.deepcopy(self.status["conditions"])
         if available >= _replicas(self.d) - max_unavailable(self.d):
-            cond = _new_condition(
+            cond = new_condition(
                 "Available", "True", MIN_AVAILABLE, "Deployment has minimum availability.", self.now
             )
         else:
-            cond = _new_condition(
+            cond = new_condition(
                 "Available",
                 "False",
                 MIN_UNAVAILABLE,
@@ -468,7 +450,7 @@ class _Sync:
         if deadline is None:
             _remove_condition(status, "Progressing")
         old_status = self.d.get("status") or {}
-        current = _condition(old_status, "Progressing")
+        current = get_condition(old_status, "Progressing")
         complete_already = (
             int(status.get("replicas") or 0) == int(status.get("updatedReplicas") or 0)
             and current is not None
@@ -482,15 +464,15 @@ class _Sync:
                     if new is not None
                     else f'Deployment "{self.name}" has successfully progressed.'
                 )
-                _set_condition(status, _new_condition("Progressing", "True", NEW_RS_AVAILABLE, msg, self.now))
+                _set_condition(status, new_condition("Progressing", "True", NEW_RS_AVAILABLE, msg, self.now))
             elif self.progressing(status, old_status):
                 msg = (
                     f'ReplicaSet "{rs_name}" is progressing.'
                     if new is not None
                     else f'Deployment "{self.name}" is progressing.'
                 )
-                cond = _new_condition("Progressing", "True", RS_UPDATED, msg, self.now)
-                existing = _condition(status, "Progressing")
+                cond = new_condition("Progressing", "True", RS_UPDATED, msg, self.now)
+                existing = get_condition(status, "Progressing")
                 if existing is not None:
                     if existing.get("status") == "True":
                         cond["lastTransitionTime"] = existing.get(
@@ -504,7 +486,7 @@ class _Sync:
                     if new is not None
                     else f'Deployment "{self.name}" has timed out progressing.'
                 )
-                _set_condition(status, _new_condition("Progressing", "False", TIMED_OUT, msg, self.now))
+                _set_condition(status, new_condition("Progressing", "False", TIMED_OUT, msg, self.now))
         if status != old_status:
             self.actions.append(UpdateStatus({**self.d, "status": status}))
         elif (
@@ -515,7 +497,7 @@ class _Sync:
         ):
             # requeueStuckDeployment: look again just after the deadline would pass (upstream adds a
             # second; on a virtual clock the exact instant keeps tests to the point).
-            last = _stamp(current.get("lastUpdateTime"))
+            last = parse_rfc3339_or_none(current.get("lastUpdateTime"))
             if last is not None:
                 when = max(last + int(deadline), self.now) + 0.001
                 self.requeue_at = when if self.requeue_at is None else min(self.requeue_at, when)
@@ -532,18 +514,18 @@ class _Sync:
         )
 
     def timed_out(self, status: Obj, deadline: int) -> bool:
-        cond = _condition(status, "Progressing")
+        cond = get_condition(status, "Progressing")
         if cond is None or cond.get("reason") == NEW_RS_AVAILABLE:
             return False
         if cond.get("reason") == TIMED_OUT:
             return True
-        last = _stamp(cond.get("lastUpdateTime"))
+        last = parse_rfc3339_or_none(cond.get("lastUpdateTime"))
         return last is not None and last + deadline < self.now
 
     def check_paused(self) -> None:
         if (self.d.get("spec") or {}).get("progressDeadlineSeconds") is None:
             return
-        cond = _condition(self.status, "Progressing")
+        cond = get_condition(self.status, "Progressing")
         if cond is not None and cond.get("reason") == TIMED_OUT:
             return
         paused_cond = cond is not None and cond.get("reason") == PAUSED
@@ -551,22 +533,13 @@ class _Sync:
         if paused and not paused_cond:
             _set_condition(
                 self.status,
-                _new_condition("Progressing", "Unknown", PAUSED, "Deployment is paused", self.now),
+                new_condition("Progressing", "Unknown", PAUSED, "Deployment is paused", self.now),
             )
         elif not paused and paused_cond:
             _set_condition(
                 self.status,
-                _new_condition("Progressing", "Unknown", RESUMED, "Deployment is resumed", self.now),
+                new_condition("Progressing", "Unknown", RESUMED, "Deployment is resumed", self.now),
             )
-
-
-def _stamp(value: Any) -> float | None:
-    if not value:
-        return None
-    try:
-        return parse_rfc3339(str(value))
-    except ValueError:
-        return None
 
 
 def reconcile_deployment(d: Obj, replica_sets: Iterable[Obj], pods: Iterable[Obj], now: float) -> Reconciled:

@@ -16,6 +16,7 @@ from flightdeck.gitops.tracking import group_of
 from flightdeck.kube import errors, kinds
 from flightdeck.kube.actions import Action, Create, Delete, Obj, Update
 from flightdeck.kube.manifest import format_path
+from flightdeck.kube.podutil import name_of, namespace_of
 
 SYNC_WAVE_ANNOTATION = "argocd.argoproj.io/sync-wave"
 SYNC_OPTIONS_ANNOTATION = "argocd.argoproj.io/sync-options"
@@ -144,11 +145,11 @@ class Task:
 
     @property
     def name(self) -> str:
-        return str((self.obj.get("metadata") or {}).get("name") or "")
+        return name_of(self.obj)
 
     @property
     def namespace(self) -> str:
-        return str((self.obj.get("metadata") or {}).get("namespace") or "")
+        return namespace_of(self.obj)
 
     def result_key(self) -> tuple[str, str, str, str, str]:
         return (self.group, self.kind, self.namespace, self.name, self.phase)

@@ -13,6 +13,8 @@ from typing import Any
 
 import yaml
 
+from flightdeck.kube.podutil import name_of, namespace_of
+
 try:  # libyaml's parser is several times faster; the pure-Python one behaves the same
     from yaml import CSafeLoader as _Loader
 except ImportError:  # pragma: no cover - depends on how PyYAML was built
@@ -89,11 +91,11 @@ class Manifest:
 
     @property
     def name(self) -> str:
-        return str((self.obj.get("metadata") or {}).get("name") or "")
+        return name_of(self.obj)
 
     @property
     def namespace(self) -> str:
-        return str((self.obj.get("metadata") or {}).get("namespace") or "")
+        return namespace_of(self.obj)
 
     def where(self, path: PathKey = ()) -> str:
         return self.source.where(path)

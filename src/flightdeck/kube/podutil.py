@@ -5,7 +5,7 @@ from __future__ import annotations
 from collections.abc import Mapping
 from typing import Any
 
-from flightdeck.util.timefmt import parse_rfc3339
+from flightdeck.util.timefmt import parse_rfc3339_or_none
 
 Obj = dict[str, Any]
 
@@ -80,13 +80,7 @@ def ready_since(pod: Mapping[str, Any]) -> float | None:
     cond = ready_condition(pod)
     if cond is None or cond.get("status") != "True":
         return None
-    stamp = cond.get("lastTransitionTime")
-    if not stamp:
-        return None
-    try:
-        return parse_rfc3339(str(stamp))
-    except ValueError:
-        return None
+    return parse_rfc3339_or_none(cond.get("lastTransitionTime"))
 
 
 def is_pod_available(pod: Mapping[str, Any], min_ready_seconds: int, now: float) -> bool:
@@ -130,11 +124,9 @@ def restart_count(pod: Mapping[str, Any]) -> int:
 
 
 def creation_time(obj: Mapping[str, Any]) -> float:
-    stamp = meta(obj).get("creationTimestamp")
-    try:
-        return parse_rfc3339(str(stamp)) if stamp else 0.0
-    except ValueError:
-        return 0.0
+    """``metadata.creationTimestamp`` as epoch seconds (0 when absent or unreadable)."""
+    stamp = parse_rfc3339_or_none(meta(obj).get("creationTimestamp"))
+    return 0.0 if stamp is None else stamp
 
 
 def generation_of(obj: Mapping[str, Any]) -> int:

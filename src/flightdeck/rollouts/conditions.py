@@ -8,32 +8,14 @@ from __future__ import annotations
 from collections.abc import Mapping
 from typing import Any
 
+from flightdeck.kube.conditions import Condition as Condition
+from flightdeck.kube.conditions import get_condition as get_condition
+from flightdeck.kube.conditions import new_condition as new_condition
 from flightdeck.rollouts import constants as c
 from flightdeck.rollouts.objutil import as_int, spec_of, timestamp
 from flightdeck.rollouts.steps import canary_of, replicas_of
-from flightdeck.util.timefmt import rfc3339
 
 Status = dict[str, Any]
-Condition = dict[str, Any]
-
-
-def new_condition(kind: str, status: str, reason: str, message: str, now: float) -> Condition:
-    stamp = rfc3339(now)
-    return {
-        "type": kind,
-        "status": status,
-        "lastUpdateTime": stamp,
-        "lastTransitionTime": stamp,
-        "reason": reason,
-        "message": message,
-    }
-
-
-def get_condition(status: Mapping[str, Any], kind: str) -> Condition | None:
-    for cond in status.get("conditions") or ():
-        if cond.get("type") == kind:
-            return dict(cond)
-    return None
 
 
 def set_condition(status: Status, cond: Condition) -> bool:

@@ -9,11 +9,11 @@ shape, not in value, to a real cluster's).
 
 from __future__ import annotations
 
-import json
 from collections.abc import Mapping, Sequence
 from typing import Any
 
 from flightdeck.kube import hashing as kube_hashing
+from flightdeck.util.gojson import go_json
 
 fnv32a = kube_hashing.fnv32a
 safe_encode = kube_hashing.safe_encode
@@ -27,24 +27,10 @@ def pod_template_hash(template: Mapping[str, Any], collision_count: int | None) 
 # -- currentStepHash: Go json.Marshal of []CanaryStep --------------------------------------------
 
 
-def _go_json_string(value: str) -> str:
-    # encoding/json escapes HTML-significant characters and the JS line separators.
-    text = json.dumps(value, ensure_ascii=False)
-    return (
-        text.replace("<", "\\u003c")
-        .replace(">", "\\u003e")
-        .replace("&", "\\u0026")
-        .replace("\u2028", "\\u2028")
-        .replace("\u2029", "\\u2029")
-    )
-
-
 def _go_json_any(value: Any) -> str:
     """A value whose Go type is a map or raw JSON: maps marshal with sorted keys."""
     if isinstance(value, Mapping):
-        return (
-            "{" + ",".join(f"{_go_json_string(str(k))}:{_go_json_any(value[k])}" for k in sorted(value)) + "}"
-        )
+        return "{" + ",".join(f"{go_json(str(k))}:{_go_json_any(value[k])}" for k in sorted(value)) + "}"
     if isinstance(value, list | tuple):
         return "[" + ",".join(_go_json_any(v) for v in value) + "]"
     if isinstance(value, bool):
@@ -55,7 +41,7 @@ def _go_json_any(value: Any) -> str:
         return str(value)
     if isinstance(value, float):
         return str(int(value)) if value.is_integer() else repr(value)
-    return _go_json_string(str(value))
+    return go_json(str(value))
 
 
 # (field, kind, omitempty): kind is "int", "str", "bool", "intorstr", "any" or a nested field list;
@@ -105,7 +91,7 @@ def _as_int(value: Any) -> int:
 def _encode(value: Any, kind: Any) -> str | None:
     """Go's encoding of one field value, or None when ``omitempty`` drops it."""
     if kind == "str":
-        return _go_json_string("" if value is None else str(value))
+        return go_json("" if value is None else str(value))
     if kind == "int":
         return str(_as_int(value))
     if kind == "bool":
@@ -113,7 +99,7 @@ def _encode(value: Any, kind: Any) -> str | None:
     if kind == "ptrint":
         return None if value is None else str(_as_int(value))
     if kind == "ptrstr":
-        return None if value is None else _go_json_string(str(value))
+        return None if value is None else go_json(str(value))
     if kind == "ptrbool":
         return None if value is None else ("true" if value else "false")
     if kind == "intorstr":
@@ -121,7 +107,7 @@ def _encode(value: Any, kind: Any) -> str | None:
             return None
         if isinstance(value, int) and not isinstance(value, bool):
             return str(value)
-        return _go_json_string(str(value))
+        return go_json(str(value))
     if kind == "any":
         return None if value is None else _go_json_any(value)
     if isinstance(kind, tuple) and kind and kind[0] == "list":

@@ -6,29 +6,23 @@ import copy
 from collections.abc import Iterable, Mapping
 from typing import Any
 
+from flightdeck.kube import podutil
 from flightdeck.kube.actions import Obj
+from flightdeck.kube.podutil import name_of as name_of
+from flightdeck.kube.podutil import namespace_of as namespace_of
+from flightdeck.kube.podutil import uid_of as uid_of
 from flightdeck.rollouts.constants import POD_TEMPLATE_HASH_LABEL, REVISION_ANNOTATION
-from flightdeck.util.timefmt import parse_rfc3339
+from flightdeck.util.timefmt import parse_rfc3339_or_none
 
 
 def meta(obj: Mapping[str, Any]) -> dict[str, Any]:
+    # Unlike kube.podutil.meta, the live dict: the reconciler edits annotations and ownerReferences in place.
     value = obj.get("metadata")
     return value if isinstance(value, dict) else {}
 
 
-def name_of(obj: Mapping[str, Any]) -> str:
-    return str(meta(obj).get("name") or "")
-
-
-def namespace_of(obj: Mapping[str, Any]) -> str:
-    return str(meta(obj).get("namespace") or "")
-
-
-def uid_of(obj: Mapping[str, Any]) -> str:
-    return str(meta(obj).get("uid") or "")
-
-
 def labels_of(obj: Mapping[str, Any]) -> dict[str, str]:
+    # The live dict, not podutil.labels_of's copy: read on every ReplicaSet/AnalysisRun of each pass.
     value = meta(obj).get("labels")
     return value if isinstance(value, dict) else {}
 
@@ -61,23 +55,10 @@ def as_int(value: Any, default: int = 0) -> int:
         return default
 
 
-def timestamp(value: Any) -> float | None:
-    """An RFC 3339 field as epoch seconds (None when absent or unreadable)."""
-    if not value:
-        return None
-    try:
-        return parse_rfc3339(str(value))
-    except ValueError:
-        return None
-
-
-def created_at(obj: Mapping[str, Any]) -> float:
-    ts = timestamp(meta(obj).get("creationTimestamp"))
-    return 0.0 if ts is None else ts
-
-
-def deleting(obj: Mapping[str, Any]) -> bool:
-    return bool(meta(obj).get("deletionTimestamp"))
+# An RFC 3339 field as epoch seconds (None when absent or unreadable); the name the rollout modules read.
+timestamp = parse_rfc3339_or_none
+created_at = podutil.creation_time
+deleting = podutil.is_being_deleted
 
 
 def controller_uid(obj: Mapping[str, Any]) -> str | None:

@@ -18,11 +18,11 @@ from flightdeck.rollouts.info import (
     ReplicaSetInfo,
     RolloutInfo,
     age,
-    human_duration,
     images,
     rollout_info,
 )
 from flightdeck.rollouts.objutil import timestamp
+from flightdeck.util.timefmt import human_duration
 
 ICON_ROLLOUT = "⟳"
 ICON_REVISION = "#"

@@ -16,8 +16,8 @@ from collections.abc import Callable, Iterable, Mapping
 from dataclasses import dataclass
 from typing import Any
 
+from flightdeck.kube.quantity import QuantityError, parse_quantity
 from flightdeck.runtime.expand import expand, mapping_lookup
-from flightdeck.runtime.quantity import QuantityError, parse_quantity
 from flightdeck.util.gofmt import go_quote
 
 Obj = dict[str, Any]
@@ -137,10 +137,10 @@ def resource_field_value(ref: Mapping[str, Any], container: Obj, node_cpu: int, 
         "ephemeral-storage": float(node_memory),
     }
     try:
-        divisor = parse_quantity(str(ref.get("divisor") or "1")) or 1.0
+        divisor = float(parse_quantity(str(ref.get("divisor") or "1"))) or 1.0
         raw = limits.get(what) if section == "limits" else requests.get(what, limits.get(what))
         if raw is not None:
-            amount = parse_quantity(str(raw))
+            amount = float(parse_quantity(str(raw)))
         else:
             amount = allocatable[what] if section == "limits" else 0.0
     except QuantityError as exc:

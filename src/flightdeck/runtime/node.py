@@ -34,6 +34,7 @@ from pathlib import Path
 from typing import Any
 
 import flightdeck
+from flightdeck.kube.quantity import QuantityError, parse_quantity
 from flightdeck.runtime import logs as logfiles
 from flightdeck.runtime.backoff import (
     Backoff,
@@ -63,7 +64,6 @@ from flightdeck.runtime.probes import (
     skip,
 )
 from flightdeck.runtime.process import Process, StartError
-from flightdeck.runtime.quantity import QuantityError, parse_quantity
 from flightdeck.runtime.volumes import (
     Mount,
     PathMapper,

@@ -12,7 +12,7 @@ from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import Any, Literal
 
-from flightdeck.runtime.quantity import QuantityError, parse_quantity
+from flightdeck.kube.quantity import QuantityError, parse_quantity
 from flightdeck.util.timefmt import rfc3339
 
 Obj = dict[str, Any]

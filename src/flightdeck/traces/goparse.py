@@ -14,6 +14,7 @@ import math
 import re
 
 from flightdeck.util.gofmt import go_quote
+from flightdeck.util.gojson import json_kind
 
 _HEX = frozenset("0123456789abcdefABCDEF")
 
@@ -382,7 +383,7 @@ def unmarshal_string_map(data: bytes) -> dict[str, str]:
     if value is None:
         return {}
     if not isinstance(value, dict):
-        raise GoError(f"json: cannot unmarshal {_json_kind(value)} into Go value of type map[string]string")
+        raise GoError(f"json: cannot unmarshal {json_kind(value)} into Go value of type map[string]string")
     out: dict[str, str] = {}
     first_error: GoError | None = None
     for key, item in value.items():
@@ -391,22 +392,10 @@ def unmarshal_string_map(data: bytes) -> dict[str, str]:
         elif isinstance(item, str):
             out[key] = item
         elif first_error is None:
-            first_error = GoError(f"json: cannot unmarshal {_json_kind(item)} into Go value of type string")
+            first_error = GoError(f"json: cannot unmarshal {json_kind(item)} into Go value of type string")
     if first_error is not None:
         raise first_error
     return out
-
-
-def _json_kind(value: object) -> str:
-    if isinstance(value, bool):
-        return "bool"
-    if isinstance(value, int | float):
-        return "number"
-    if isinstance(value, str):
-        return "string"
-    if isinstance(value, list):
-        return "array"
-    return "object"
 
 
 __all__ = [

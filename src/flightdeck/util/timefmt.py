@@ -13,6 +13,15 @@ def parse_rfc3339(text: str) -> float:
     return _dt.datetime.fromisoformat(text.replace("Z", "+00:00")).timestamp()
 
 
+def parse_rfc3339_or_none(value: object) -> float | None:
+    """An optional metav1.Time field as epoch seconds: None when absent, empty or unreadable."""
+    if not value:
+        return None
+    try:
+        return parse_rfc3339(str(value))
+    except ValueError:
+        return None
+
 
 def human_duration(seconds: float) -> str:
     """apimachinery ``duration.HumanDuration`` (kubectl's AGE): ~2-3 significant figures (``7d``, ``3h59m``)."""

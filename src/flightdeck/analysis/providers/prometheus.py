@@ -32,6 +32,7 @@ from flightdeck.analysis.types import Measurement, Metric, Phase
 from flightdeck.expr import Float64Slice
 from flightdeck.kube.durations import DurationError, parse_go_duration
 from flightdeck.util.gofmt import format_float
+from flightdeck.util.gojson import json_kind
 
 ENV_ADDRESS = "ARGO_ROLLOUTS_PROMETHEUS_ADDRESS"
 RESOLVED_QUERY_KEY = "ResolvedPrometheusQuery"
@@ -398,18 +399,6 @@ def _go_json_error(text: str, pos: int, msg: str) -> str:
     return f"invalid character {quoted} looking for beginning of value"
 
 
-def _json_kind(value: object) -> str:
-    if isinstance(value, bool):
-        return "bool"
-    if isinstance(value, int | float):
-        return "number"
-    if isinstance(value, str):
-        return "string"
-    if isinstance(value, list):
-        return "array"
-    return "object"
-
-
 @dataclass(frozen=True, slots=True)
 class _ApiResult:
     data: Any
@@ -440,13 +429,13 @@ def _decode_envelope(response: gohttp.GoResponse) -> _ApiResult:
             parsed = {}
         if not isinstance(parsed, Mapping):
             raise PrometheusQueryError(
-                f"bad_response: json: cannot unmarshal {_json_kind(parsed)} into Go value of type v1.apiResponse"
+                f"bad_response: json: cannot unmarshal {json_kind(parsed)} into Go value of type v1.apiResponse"
             )
         for field in ("status", "errorType", "error"):
             value = parsed.get(field)
             if value is not None and not isinstance(value, str):
                 raise PrometheusQueryError(
-                    f"bad_response: json: cannot unmarshal {_json_kind(value)} into Go struct field "
+                    f"bad_response: json: cannot unmarshal {json_kind(value)} into Go struct field "
                     f"apiResponse.{field} of type string"
                 )
         envelope = parsed
@@ -514,7 +503,7 @@ def decode_query_result(api: _ApiResult) -> QueryValue:
         data = {}
     if not isinstance(data, Mapping):
         raise PrometheusQueryError(
-            f"json: cannot unmarshal {_json_kind(data)} into Go value of type struct "
+            f"json: cannot unmarshal {json_kind(data)} into Go value of type struct "
             '{ Type model.ValueType "json:\\"resultType\\""; Result json.RawMessage "json:\\"result\\"" }'
         )
     result_type = data.get("resultType")
@@ -522,7 +511,7 @@ def decode_query_result(api: _ApiResult) -> QueryValue:
         result_type = "<ValNone>"
     if not isinstance(result_type, str):
         raise PrometheusQueryError(
-            f"json: cannot unmarshal {_json_kind(result_type)} into Go value of type string"
+            f"json: cannot unmarshal {json_kind(result_type)} into Go value of type string"
         )
     if result_type not in ("<ValNone>", "scalar", "vector", "matrix", "string"):
         raise PrometheusQueryError(f'unknown value type "{result_type}"')
@@ -542,7 +531,7 @@ def decode_query_result(api: _ApiResult) -> QueryValue:
         result = []
     if not isinstance(result, list):
         raise PrometheusQueryError(
-            f"json: cannot unmarshal {_json_kind(result)} into Go value of type model.{result_type.capitalize()}"
+            f"json: cannot unmarshal {json_kind(result)} into Go value of type model.{result_type.capitalize()}"
         )
     values: list[float] = []
     for item in result:
@@ -550,7 +539,7 @@ def decode_query_result(api: _ApiResult) -> QueryValue:
             continue
         if not isinstance(item, Mapping):
             raise PrometheusQueryError(
-                f"json: cannot unmarshal {_json_kind(item)} into Go value of type model.Sample"
+                f"json: cannot unmarshal {json_kind(item)} into Go value of type model.Sample"
             )
         if result_type == "vector":
             if item.get("histogram") is not None:

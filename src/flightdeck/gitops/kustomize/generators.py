@@ -6,10 +6,11 @@ from __future__ import annotations
 
 import base64
 import hashlib
-import json
 import re
 from collections.abc import Callable, Mapping
 from typing import Any
+
+from flightdeck.util.gojson import go_json
 
 _ENCODE = str.maketrans("013ae", "ghkmt")
 _CONFIG_KEY = re.compile(r"^[-._a-zA-Z0-9]+$")
@@ -18,18 +19,6 @@ _ENV_NAME = re.compile(r"^[-._a-zA-Z][-._a-zA-Z0-9]*$")
 
 class GeneratorError(ValueError):
     pass
-
-
-def go_json(value: Any) -> str:
-    """Go's ``json.Marshal`` of maps/strings: sorted keys, no spaces, HTML-safe escapes, raw UTF-8."""
-    text = json.dumps(value, sort_keys=True, separators=(",", ":"), ensure_ascii=False)
-    return (
-        text.replace("<", "\\u003c")
-        .replace(">", "\\u003e")
-        .replace("&", "\\u0026")
-        .replace("\u2028", "\\u2028")
-        .replace("\u2029", "\\u2029")
-    )
 
 
 def encode_hash(hex_digest: str) -> str:
