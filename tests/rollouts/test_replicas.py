@@ -212,8 +212,15 @@ def test_approximation_stays_within_one_surge_pod(replicas: int, weight: int, su
     assert canary >= 0 and stable >= 0
     total = canary + stable
     assert total == replicas or (surge > 0 and total == replicas + 1)
-    if 0 < weight < 100 and replicas > 1:
+    argo_fallback = surge == 0 and -(-replicas * weight // 100) == replicas
+    if 0 < weight < 100 and replicas > 1 and not argo_fallback:
         assert canary >= 1 and stable >= 1  # both stacks keep a pod for weights 1-99
+
+
+def test_no_option_falls_back_like_argo() -> None:
+    # 10 replicas at 95 %: the ceiling (10) leaves no stable pod, the floor (9) is tied with it, and without
+    # surge Argo's approximateWeightedCanaryStableReplicaCounts has no option and returns (0, spec).
+    assert approximate_weighted_counts(10, 95, 0) == (0, 10)
 
 
 @given(
