@@ -52,8 +52,8 @@ def test_errors(api: PrometheusAPI) -> None:
     )
     status, data = _get(api, '/api/v1/query?query=label_replace(m,"1","","a","")')
     assert status == 422 and data["errorType"] == "execution"
-    status, data = _get(api, "/api/v1/query?query=holt_winters(m[5m],0.5,0.5)")
-    assert status == 400
+    status, data = _get(api, "/api/v1/query?query=mad_over_time(m[5m])")
+    assert status == 400 and 'unknown function with name "mad_over_time"' in str(data["error"])
     status, data = _get(api, "/api/v1/query?query=sort_by_label(m)")
     assert status == 400 and "sort_by_label" in str(data["error"])
 
@@ -169,3 +169,114 @@ def test_cli_user_errors(tmp_path: object) -> None:
     assert proc.returncode == 2
     assert "Traceback" not in proc.stderr
     assert "scrape timeout greater than scrape interval" in proc.stderr
+
+
+def test_methods_like_prometheus(api: PrometheusAPI) -> None:
+    for path in (
+        "/api/v1/query?query=m",
+        "/api/v1/query_range?query=m&start=1&end=2&step=1",
+        "/api/v1/labels",
+    ):
+        assert api.handle("POST", path, b"", "application/x-www-form-urlencoded")[0] in (200, 400)
+    for path in ("/api/v1/targets", "/api/v1/metadata", "/api/v1/status/config", "/api/v1/label/a/values"):
+        status, headers, body = api.handle("POST", path)
+        assert (status, body, headers["Allow"]) == (405, b"Method Not Allowed\n", "GET, OPTIONS")
+    assert api.handle("OPTIONS", "/api/v1/query")[0] == 204
+    status, headers, _ = api.handle("PUT", "/api/v1/query")
+    assert status == 405 and headers["Allow"] == "GET, OPTIONS, POST"
+    assert api.handle("GET", "/api/v1/write")[0] == 405
+
+
+def test_status_and_scrape_pages_without_scraping(api: PrometheusAPI) -> None:
+    assert _get(api, "/api/v1/targets")[1] == {
+        "status": "success",
+        "data": {"activeTargets": [], "droppedTargets": []},
+    }
+    assert _get(api, "/api/v1/metadata")[1] == {"status": "success", "data": {}}
+    assert _get(api, "/api/v1/metadata?limit=x")[1]["error"] == "limit must be a number"
+    config = _get(api, "/api/v1/status/config")[1]["data"]["yaml"]  # type: ignore[index]
+    assert config.startswith("global:\n  scrape_interval: 1m\n  scrape_timeout: 10s\n")  # type: ignore[union-attr]
+
+
+def test_label_values_escape_like_go() -> None:
+    s = Storage()
+    s.append({"__name__": "m", "v": "<a&b>"}, 1000, 1.0)
+    _status, _, body = PrometheusAPI(s).handle("GET", "/api/v1/label/v/values")
+    assert body == b'{"status":"success","data":["\\u003ca\\u0026b\\u003e"]}'
+
+
+def test_query_limits() -> None:
+    from flightdeck.tsdb.promql import Engine
+
+    s = Storage()
+    for i in range(50):
+        s.append({"__name__": "m", "i": str(i)}, 1_000_000, 1.0)
+    api = PrometheusAPI(s, Engine(s, max_samples=10))
+    status, data = _get(api, "/api/v1/query?query=m&time=1000")
+    assert status == 422 and data["errorType"] == "execution"
+    assert data["error"] == "query processing would load too many samples into memory in query execution"
+    slow = PrometheusAPI(s, query_timeout_s=0.0)
+    status, data = _get(slow, "/api/v1/query?query=sum(m)&time=1000")
+    assert (status, data["errorType"], data["error"]) == (
+        503,
+        "timeout",
+        "query timed out in expression evaluation",
+    )
+
+
+def test_remote_write_through_the_api() -> None:
+    import numpy as np
+
+    from flightdeck.tsdb.remotewrite import compress, encode_write_request
+
+    s = Storage()
+    api = PrometheusAPI(s)
+    body = compress(encode_write_request([([("__name__", "rw")], np.array([5000]), np.array([2.0]))]))
+    assert api.handle("POST", "/api/v1/write", body)[0] == 204
+    status, headers, text = api.handle("POST", "/api/v1/write", b"nope")
+    assert (status, text, headers["Content-Type"]) == (
+        400,
+        b"snappy: corrupt input\n",
+        "text/plain; charset=utf-8",
+    )
+    assert _get(api, "/api/v1/query?query=rw&time=5")[1]["data"]["result"][0]["value"] == [5, "2"]  # type: ignore[index]
+
+
+_any_text = st.text(max_size=40)
+
+
+@settings(max_examples=200, deadline=None)
+@given(
+    st.sampled_from(["/api/v1/query", "/api/v1/query_range", "/api/v1/series", "/api/v1/labels",
+                     "/api/v1/label/job/values", "/api/v1/metadata", "/api/v1/targets", "/api/v1/targets/metadata"]),
+    st.dictionaries(
+        st.sampled_from(["query", "time", "start", "end", "step", "timeout", "match[]", "limit", "metric",
+                         "match_target", "state", "scrapePool"]),
+        _any_text,
+        max_size=6,
+    ),
+    st.sampled_from(["GET", "POST"]),
+)  # fmt: skip
+def test_any_parameters_give_a_prometheus_shaped_answer(
+    path: str, params: dict[str, str], method: str
+) -> None:
+    from urllib.parse import urlencode
+
+    s = Storage()
+    s.append({"__name__": "m", "job": "j"}, 1_000, 1.0)
+    api = PrometheusAPI(s, now=lambda: 1.0)
+    if method == "POST":
+        status, _headers, body = api.handle(
+            "POST", path, urlencode(params).encode(), "application/x-www-form-urlencoded"
+        )
+    else:
+        status, _headers, body = api.handle("GET", path + "?" + urlencode(params))
+    if status == 405:
+        return
+    data = json.loads(body)
+    assert data["status"] in ("success", "error")
+    if data["status"] == "error":
+        assert data["errorType"] in ("bad_data", "execution", "timeout", "internal")
+        assert (
+            status == {"bad_data": 400, "execution": 422, "timeout": 503, "internal": 500}[data["errorType"]]
+        )

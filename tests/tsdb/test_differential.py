@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from collections.abc import Iterator
+from typing import Any
 
 import httpx
 import pytest
@@ -261,6 +262,44 @@ CORPUS = [
     "min_over_time(deriv(temperature_celsius[5m])[15m:2m])",
     f"max_over_time(temperature_celsius[10m:1m] @ {T0 + 1500})",
     "count_over_time(vector(1)[5m:1m])",
+    # trigonometry and friends
+    "acos(clamp(signed_gauge / 10, -1, 1))",
+    "acos(signed_gauge)",
+    "acosh(constant_gauge)",
+    "asin(clamp(signed_gauge / 10, -1, 1))",
+    "asinh(signed_gauge)",
+    "atan(signed_gauge)",
+    "atanh(clamp(signed_gauge / 11, -0.99, 0.99))",
+    "cos(signed_gauge)",
+    "cosh(signed_gauge)",
+    "sin(temperature_celsius)",
+    "sinh(signed_gauge)",
+    "tan(signed_gauge)",
+    "tanh(signed_gauge)",
+    "deg(signed_gauge)",
+    "rad(temperature_celsius)",
+    "pi()",
+    "pi() * 2",
+    "holt_winters(temperature_celsius[10m], 0.5, 0.5)",
+    "holt_winters(http_requests_total[5m], 0.1, 0.9)",
+    "holt_winters(sparse_gauge[10m], 0.3, 0.3)",
+    "holt_winters(queue_depth[5m], 1, 0.5)",
+    "holt_winters(queue_depth[5m], 0.5, 0)",
+    "histogram_count(request_duration_seconds_bucket)",
+    "histogram_sum(rate(request_duration_seconds_count[5m]))",
+    "histogram_fraction(0, 0.5, request_duration_seconds_bucket)",
+    "ln(signed_gauge)",
+    "sqrt(signed_gauge)",
+    "signed_gauge % -3",
+    "temperature_celsius > on(region) queue_depth",
+    "temperature_celsius < bool ignoring(__name__) queue_depth",
+    "queue_depth >= 5",
+    "queue_depth <= bool 5",
+    "queue_depth == bool queue_depth",
+    "http_requests_total ^ 0",
+    "temperature_celsius atan2 2",
+    "sum by (job) (http_requests_total) % on(job) sum by (job) (http_requests_total offset 5m)",
+    "mad_over_time(queue_depth[5m])",
     # literals
     "42",
     "-3.5",
@@ -307,9 +346,182 @@ RANGE_CORPUS = [
     "changes(queue_depth[10m])",
     "deriv(queue_depth[10m])",
     "quantile(0.3, queue_depth)",
+    # every function and operator once more, over a range
+    "abs(signed_gauge)",
+    "ceil(signed_gauge)",
+    "floor(signed_gauge)",
+    "round(temperature_celsius, 0.5)",
+    "clamp(signed_gauge, -2, 2)",
+    "clamp_min(signed_gauge, 0)",
+    "clamp_max(signed_gauge, 0)",
+    "exp(signed_gauge)",
+    "ln(queue_depth)",
+    "log2(queue_depth)",
+    "log10(queue_depth)",
+    "sqrt(queue_depth)",
+    "sgn(signed_gauge)",
+    "acos(clamp(signed_gauge / 10, -1, 1))",
+    "acosh(constant_gauge)",
+    "asin(clamp(signed_gauge / 10, -1, 1))",
+    "asinh(signed_gauge)",
+    "atan(signed_gauge)",
+    "atanh(clamp(signed_gauge / 11, -0.99, 0.99))",
+    "cos(signed_gauge)",
+    "cosh(signed_gauge)",
+    "sin(temperature_celsius)",
+    "sinh(signed_gauge)",
+    "tan(signed_gauge)",
+    "tanh(signed_gauge)",
+    "deg(signed_gauge)",
+    "rad(signed_gauge)",
+    "pi()",
+    "scalar(sum(queue_depth))",
+    "vector(1)",
+    "absent(nonexistent_metric)",
+    'label_join(queue_depth, "x", "-", "region", "__name__")',
+    "irate(http_requests_total[5m])",
+    "increase(http_requests_total[5m])",
+    "delta(temperature_celsius[5m])",
+    "idelta(temperature_celsius[5m])",
+    "avg_over_time(temperature_celsius[10m])",
+    "sum_over_time(queue_depth[5m])",
+    "min_over_time(signed_gauge[5m])",
+    "max_over_time(signed_gauge[5m])",
+    "count_over_time(queue_depth[10m])",
+    "last_over_time(queue_depth[10m])",
+    "present_over_time(queue_depth[10m])",
+    "stddev_over_time(temperature_celsius[10m])",
+    "stdvar_over_time(temperature_celsius[10m])",
+    "quantile_over_time(0.5, temperature_celsius[10m])",
+    "resets(http_requests_total[30m])",
+    "holt_winters(temperature_celsius[10m], 0.3, 0.7)",
+    "predict_linear(temperature_celsius[10m], 600)",
+    "histogram_count(request_duration_seconds_bucket)",
+    "histogram_sum(request_duration_seconds_bucket)",
+    "histogram_fraction(0, 1, request_duration_seconds_bucket)",
+    "histogram_quantile(0.5, sum by (le, service) (rate(request_duration_seconds_bucket[5m])))",
+    "day_of_week()",
+    "day_of_month()",
+    "day_of_year()",
+    "days_in_month()",
+    "minute()",
+    "month()",
+    "year()",
+    "avg(temperature_celsius)",
+    "min by (job) (http_requests_total)",
+    "max without (code, method) (http_requests_total)",
+    "count(http_requests_total)",
+    "group by (job) (http_requests_total)",
+    "stddev(temperature_celsius)",
+    "stdvar by (region) (temperature_celsius)",
+    "sum(http_requests_total)",
+    "quantile by (job) (0.9, rate(http_requests_total[5m]))",
+    "http_requests_total % 7",
+    "temperature_celsius ^ 2",
+    "temperature_celsius - on(region) queue_depth",
+    "temperature_celsius >= bool 20",
+    "temperature_celsius != 20",
+    "temperature_celsius < 20",
+    "temperature_celsius <= bool on(region) queue_depth",
+    "queue_depth == bool queue_depth",
+    "http_requests_total and http_requests_total > 3000",
+    "http_requests_total unless http_requests_total > 3000",
+    "rate(http_requests_total[5m]) / on(job, instance) group_left sum by (job, instance) (rate(http_requests_total[5m]))",
+    "node_info * on(instance) group_right(os) http_requests_total",
+    "temperature_celsius atan2 queue_depth",
+    "-temperature_celsius",
+    "temperature_celsius offset 5m",
+    "rate(http_requests_total[5m] offset 10m)",
+    "avg_over_time(temperature_celsius[10m:1m])",
+    "min_over_time(deriv(temperature_celsius[5m])[15m:2m])",
+    "timestamp(temperature_celsius offset 2m)",
+    "sum(queue_depth) * 2 - 1",
+    "10 / sum(queue_depth)",
+    "sort(temperature_celsius)",
 ]
 
 ORDERED_PREFIXES = ("sort(", "sort_desc(")
+
+
+def _walk(node: Any, found: set[str]) -> None:
+    """Collect every function, aggregation, operator and modifier a query uses."""
+    kind = type(node).__name__
+    if kind == "Call":
+        name = node.func.name
+        found.add("fn:" + ("holt_winters" if name == "double_exponential_smoothing" else name))
+        for a in node.args:
+            _walk(a, found)
+    elif kind == "AggregateExpr":
+        found.add(f"agg:{node.op}")
+        if node.modifier is not None:
+            found.add(f"agg-mod:{str(node.modifier.type).rsplit('.', 1)[-1]}")
+        _walk(node.expr, found)
+        if node.param is not None:
+            _walk(node.param, found)
+    elif kind == "BinaryExpr":
+        op = str(node.op)
+        found.add(f"op:{op}")
+        mod = node.modifier
+        if mod is not None:
+            if mod.return_bool:
+                found.add(f"op-bool:{op}")
+            if mod.matching is not None:
+                found.add(f"match:{str(mod.matching.type).rsplit('.', 1)[-1]}")
+            if mod.card is not None:
+                found.add(f"card:{str(mod.card).rsplit('.', 1)[-1]}")
+        _walk(node.lhs, found)
+        _walk(node.rhs, found)
+    elif kind in ("ParenExpr", "UnaryExpr"):
+        if kind == "UnaryExpr":
+            found.add("op:unary-")
+        _walk(node.expr, found)
+    elif kind == "MatrixSelector":
+        _walk(node.vector_selector, found)
+    elif kind == "SubqueryExpr":
+        found.add("subquery")
+        _walk(node.expr, found)
+    elif kind == "VectorSelector":
+        if node.offset is not None:
+            found.add("offset")
+        if node.at is not None:
+            found.add("@")
+
+
+def _coverage(queries: list[str]) -> set[str]:
+    from flightdeck.tsdb.promql import Engine
+
+    found: set[str] = set()
+    for q in queries:
+        try:
+            _walk(Engine.parse(q), found)
+        except Exception:  # queries that are meant to fail parsing
+            continue
+    return found
+
+
+def test_corpus_covers_every_function_and_operator() -> None:
+    from flightdeck.tsdb.promql.functions import PROMETHEUS_2_FUNCTIONS
+
+    assert len(set(CORPUS) | set(RANGE_CORPUS)) >= 300
+    wanted = {f"fn:{f}" for f in PROMETHEUS_2_FUNCTIONS}
+    wanted |= {f"agg:{a}" for a in ("sum", "avg", "min", "max", "count", "group", "stddev", "stdvar", "topk",
+                                    "bottomk", "quantile", "count_values")}  # fmt: skip
+    wanted |= {f"op:{o}" for o in ("+", "-", "*", "/", "%", "^", "atan2", "==", "!=", ">", "<", ">=", "<=",
+                                   "and", "or", "unless", "unary-")}  # fmt: skip
+    wanted |= {f"op-bool:{o}" for o in ("==", "!=", ">", "<", ">=", "<=")}
+    wanted |= {
+        "match:Include",
+        "match:Exclude",
+        "card:ManyToOne",
+        "card:OneToMany",
+        "agg-mod:By",
+        "agg-mod:Without",
+    }
+    wanted |= {"offset", "@", "subquery"}
+    instant = _coverage(CORPUS)
+    assert wanted - instant == set(), "instant corpus misses"
+    range_wanted = {w for w in wanted if w.startswith(("fn:", "agg:", "op:"))}
+    assert range_wanted - _coverage(RANGE_CORPUS) == set(), "range corpus misses"
 
 
 @pytest.fixture(scope="module")

@@ -77,3 +77,87 @@ def test_same_series_and_up(
     later = time.time() - 0.5
     assert _result(prometheus.url, "temp_celsius", later) == []
     assert _result(flightdeck_scraper.url, "temp_celsius", later) == []
+
+
+def _targets(url: str) -> list[dict[str, object]]:
+    data = httpx.get(f"{url}/api/v1/targets").json()["data"]
+    out = []
+    for t in data["activeTargets"]:
+        out.append({k: v for k, v in t.items() if k not in ("lastScrape", "lastScrapeDuration")})
+    return out
+
+
+def test_targets_and_metadata_pages_match(
+    exporter: MetricsExporter, prometheus: PrometheusServer, flightdeck_scraper: TSDBServer
+) -> None:
+    exporter.set("meta_gauge", {"k": "v"}, 1.0)
+    exporter.grow("meta_requests_total", {"k": "v"}, 1.0)
+    deadline = time.monotonic() + 20
+    while time.monotonic() < deadline:
+        if all(_result(u, "meta_gauge", time.time()) for u in (prometheus.url, flightdeck_scraper.url)):
+            break
+        time.sleep(0.2)
+    time.sleep(1.5)  # one more scrape each, so the metadata of both families is cached
+    expected, actual = _targets(prometheus.url), _targets(flightdeck_scraper.url)
+    assert expected == actual
+    for path in (
+        "/api/v1/metadata",
+        "/api/v1/metadata?metric=meta_gauge",
+        "/api/v1/metadata?limit=1&metric=x",
+    ):
+        e = httpx.get(prometheus.url + path).json()
+        a = httpx.get(flightdeck_scraper.url + path).json()
+        assert e == a, path
+    e = httpx.get(prometheus.url + "/api/v1/targets/metadata", params={"metric": "meta_gauge"}).json()
+    a = httpx.get(flightdeck_scraper.url + "/api/v1/targets/metadata", params={"metric": "meta_gauge"}).json()
+    assert e == a
+
+
+def test_pods_fed_through_the_discovery_hub(exporter: MetricsExporter) -> None:
+    """flightdeck's runtime publishes pods; the challenge-style job scrapes them, then stops."""
+    from flightdeck.tsdb.scrape.discovery import DiscoveryHub
+
+    host, port = exporter.address.split(":")
+    exporter.set("pod_gauge", {"k": "v"}, 7.0)
+    pod = {
+        "metadata": {
+            "name": "hotrod-abc-1",
+            "namespace": "hotrod",
+            "labels": {"rollouts-pod-template-hash": "abc"},
+            "annotations": {"prometheus.io/scrape": "true", "prometheus.io/port": port},
+        },
+        "spec": {"containers": [{"name": "hotrod", "ports": [{"containerPort": int(port)}]}]},
+        "status": {"phase": "Running", "podIP": host},
+    }
+    cfg = parse_config(
+        "global:\n  scrape_interval: 1s\nscrape_configs:\n  - job_name: kubernetes-pods\n"
+        "    kubernetes_sd_configs: [{role: pod}]\n    relabel_configs:\n"
+        "      - {source_labels: [__meta_kubernetes_pod_annotation_prometheus_io_scrape], action: keep, regex: true}\n"
+        "      - {source_labels: [__address__, __meta_kubernetes_pod_annotation_prometheus_io_port], action: replace,"
+        " regex: '([^:]+)(?::\\d+)?;(\\d+)', replacement: '$1:$2', target_label: __address__}\n"
+        "      - {source_labels: [__meta_kubernetes_pod_name], target_label: kubernetes_pod_name}\n"
+        "      - {source_labels: [__meta_kubernetes_pod_label_rollouts_pod_template_hash], target_label: rollouts_pod_template_hash}\n"
+    )
+    hub = DiscoveryHub()
+    srv = start_server(scrape_config=cfg, discovery=hub)
+    try:
+        hub.set_pods([pod])
+        deadline = time.monotonic() + 15
+        found: list[dict[str, object]] = []
+        while time.monotonic() < deadline and not found:
+            found = _result(srv.url, "pod_gauge", time.time())
+            time.sleep(0.2)
+        assert found and found[0]["metric"] == {  # type: ignore[comparison-overlap]
+            "__name__": "pod_gauge",
+            "instance": exporter.address,
+            "job": "kubernetes-pods",
+            "k": "v",
+            "kubernetes_pod_name": "hotrod-abc-1",
+            "rollouts_pod_template_hash": "abc",
+        }
+        hub.set_pods([])  # the pod is gone: two intervals later its series are stale
+        time.sleep(3.5)
+        assert _result(srv.url, "pod_gauge", time.time()) == []
+        assert _result(srv.url, "up", time.time()) == []
+    finally:
+        srv.stop()

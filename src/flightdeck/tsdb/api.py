@@ -1,37 +1,54 @@
 """Prometheus-compatible HTTP API (``/api/v1/...``) over a :class:`Storage`.
 
-:class:`PrometheusAPI` is a pure request → response function (easy to test without sockets);
-:func:`make_server` wraps it in the stdlib ``ThreadingHTTPServer``: the scrape loop runs in its own
-threads, queries are CPU-bound numpy work under the GIL anyway, and a thread-per-request server embeds
-in-process (tests, ``make demo``) without owning an event loop.
+:class:`PrometheusAPI` is a pure request → response function (tests call it without sockets);
+:func:`make_server` wraps it in the stdlib ``ThreadingHTTPServer``: scraping runs in its own threads,
+queries are numpy work, and a thread-per-request server embeds in-process without owning an event loop.
+
+Methods are those Prometheus 2.42 registers: GET and POST for query, query_range, labels and series,
+GET only for the rest (POST answers 405 with an ``Allow`` header, as Prometheus' router does), POST
+for the remote-write receiver. Errors have Prometheus' shape and status codes (``bad_data`` 400,
+``execution`` 422, ``timeout``/``canceled`` 503, ``internal`` 500).
 """
 
 from __future__ import annotations
 
-import datetime as _dt
 import http.server
-import json
-import math
-import re
+import socket
 import time
 import urllib.parse
 from collections.abc import Callable
-from typing import Any
-
-import promql_parser
+from dataclasses import dataclass
+from typing import TYPE_CHECKING, Any
 
 from flightdeck.tsdb.index import LabelMatcher
-from flightdeck.tsdb.labels import LABEL_NAME_RE, Labels, labels_json
+from flightdeck.tsdb.labels import LABEL_NAME_RE, Labels, go_json_string, labels_json
+from flightdeck.tsdb.params import (
+    ApiError,
+    parse_duration,
+    parse_selector,
+    parse_time,
+)
 from flightdeck.tsdb.promql import Engine, PromQLError, QueryParseError, QueryResult
-from flightdeck.tsdb.regex import RegexError
+from flightdeck.tsdb.remotewrite import RemoteWriteReceiver
+from flightdeck.tsdb.render import format_timestamp, go_json, go_json_float, go_time, render_result
 from flightdeck.tsdb.storage import Storage
-from flightdeck.util.gofmt import format_float
+
+if TYPE_CHECKING:
+    from flightdeck.tsdb.scrape.config import ScrapeConfigFile
+    from flightdeck.tsdb.scrape.manager import ScrapeManager
+
+__all__ = [
+    "ApiError",
+    "BuildInfo",
+    "PrometheusAPI",
+    "format_timestamp",
+    "make_server",
+    "parse_duration",
+    "parse_time",
+    "render_result",
+]
 
 PROMETHEUS_VERSION = "2.42.0"
-_MIN_TIME_MS = -9223372036854775808 // 1000 // 1000 * 1000  # math.MinInt64 / 1000 seconds
-_MAX_TIME_MS = 9223372036854775807 // 1000 // 1000 * 1000
-_MIN_TIME_FORMATTED = "-292273086-05-16T16:47:06Z"
-_MAX_TIME_FORMATTED = "292277025-08-18T07:12:54.999999999Z"
 
 _STATUS = {
     "bad_data": 400,
@@ -40,135 +57,41 @@ _STATUS = {
     "timeout": 503,
     "internal": 500,
     "not_found": 404,
+    "unavailable": 503,
 }
+_GET_POST = ("GET", "OPTIONS", "POST")
+_GET = ("GET", "OPTIONS")
+_LOCALHOSTS = ("127.0.0.1", "localhost", "::1")
 
-_PROM_DURATION = re.compile(
-    r"^(?:(\d+)y)?(?:(\d+)w)?(?:(\d+)d)?(?:(\d+)h)?(?:(\d+)m)?(?:(\d+)s)?(?:(\d+)ms)?$"
-)
-_RFC3339 = re.compile(r"^(\d{4})-(\d{2})-(\d{2})[Tt](\d{2}):(\d{2}):(\d{2})(\.\d+)?([Zz]|[+-]\d{2}:\d{2})$")
-
-
-class ApiError(Exception):
-    def __init__(self, error_type: str, message: str) -> None:
-        super().__init__(message)
-        self.error_type = error_type
+Response = tuple[int, dict[str, str], bytes]
 
 
-def _go_parse_float(text: str) -> float | None:
-    """``strconv.ParseFloat(s, 64)`` (enough of it for API parameters)."""
-    if not text or text != text.strip() or "_" in text:
-        return None
-    body = text.lstrip("+-")
-    if body.lower() in ("inf", "infinity", "nan"):
-        return float(text)
-    if not re.fullmatch(r"(\d+\.?\d*|\.\d+)([eE][+-]?\d+)?|0[xX][0-9a-fA-F.]+[pP][+-]?\d+", body):
-        return None
-    try:
-        return float.fromhex(text) if body[:2].lower() == "0x" else float(text)
-    except (ValueError, OverflowError):
-        return None
+@dataclass(frozen=True)
+class BuildInfo:
+    version: str = PROMETHEUS_VERSION
+    revision: str = "flightdeck"
+    branch: str = "flightdeck"
+    build_user: str = "flightdeck"
+    build_date: str = ""
+    go_version: str = "python"
 
 
-def parse_time(text: str) -> int:
-    """Prometheus' ``parseTime``: float seconds or RFC 3339; returns ms."""
-    value = _go_parse_float(text)
-    if value is not None:
-        if math.isnan(value) or math.isinf(value) or abs(value) > 9.2e15:
-            # Go converts these to the edges of int64; we reject instead of returning nonsense.
-            raise ValueError(f'cannot parse "{text}" to a valid timestamp')
-        seconds = math.trunc(value)
-        frac = round((value - seconds) * 1000) / 1000
-        return int(seconds) * 1000 + round(frac * 1000)
-    m = _RFC3339.match(text)
-    if m:
-        try:
-            year, month, day, hour, minute, second = (int(g) for g in m.groups()[:6])
-            frac_text = (m.group(7) or ".")[1:]
-            tz = m.group(8)
-            offset = _dt.timedelta(0)
-            if tz not in ("Z", "z"):
-                sign = 1 if tz[0] == "+" else -1
-                offset = sign * _dt.timedelta(hours=int(tz[1:3]), minutes=int(tz[4:6]))
-            moment = _dt.datetime(year, month, day, hour, minute, second, tzinfo=_dt.UTC) - offset
-            ms = int(frac_text[:3].ljust(3, "0")) if frac_text else 0
-            return int(moment.timestamp()) * 1000 + ms
-        except (ValueError, OverflowError):
-            pass
-    if text == _MIN_TIME_FORMATTED:
-        return _MIN_TIME_MS
-    if text == _MAX_TIME_FORMATTED:
-        return _MAX_TIME_MS
-    raise ValueError(f'cannot parse "{text}" to a valid timestamp')
+def _json(data: Any) -> str:
+    return '{"status":"success","data":' + go_json(data) + "}"
 
 
-def parse_duration(text: str) -> int:
-    """Prometheus' API ``parseDuration``: float seconds or a Prometheus duration; returns ms."""
-    value = _go_parse_float(text)
-    if value is not None:
-        ns = value * 1e9
-        if math.isnan(ns) or ns > 9.223372036854775807e18 or ns < -9.223372036854775808e18:
-            raise ValueError(f'cannot parse "{text}" to a valid duration. It overflows int64')
-        return int(ns) // 1_000_000
-    m = _PROM_DURATION.match(text)
-    if m and text not in ("", "0") and any(m.groups()):
-        mult = [365 * 86400_000, 7 * 86400_000, 86400_000, 3600_000, 60_000, 1000, 1]
-        return sum(int(g) * k for g, k in zip(m.groups(), mult, strict=True) if g)
-    if text == "0":
-        return 0
-    raise ValueError(f'cannot parse "{text}" to a valid duration')
+def _labels_obj(pairs: Labels) -> str:
+    return labels_json(tuple(sorted(pairs)))
 
 
-def format_timestamp(ms: int) -> str:
-    """``jsonutil.MarshalTimestamp``: seconds with exactly the millisecond digits needed."""
-    sign = "-" if ms < 0 else ""
-    ms = abs(ms)
-    whole, frac = divmod(ms, 1000)
-    return f"{sign}{whole}" + (f".{frac:03d}" if frac else "")
-
-
-def _point(ms: int, value: float) -> str:
-    return f'[{format_timestamp(ms)},"{format_float(value)}"]'
-
-
-def render_result(result: QueryResult) -> str:
-    kind = result.result_type
-    if kind == "vector":
-        body = ",".join(
-            f'{{"metric":{labels_json(lset)},"value":{_point(t, v)}}}' for lset, t, v in result.value
-        )
-        inner = f"[{body}]"
-    elif kind == "matrix":
-        parts = []
-        for lset, ts, vs in result.value:
-            points = ",".join(_point(t, v) for t, v in zip(ts, vs, strict=True))
-            parts.append(f'{{"metric":{labels_json(lset)},"values":[{points}]}}')
-        inner = "[" + ",".join(parts) + "]"
-    elif kind == "scalar":
-        t, v = result.value
-        inner = _point(t, v)
-    else:
-        t, s = result.value
-        inner = f"[{format_timestamp(t)},{json.dumps(s)}]"
-    return f'{{"status":"success","data":{{"resultType":"{kind}","result":{inner}}}}}'
-
-
-def _parse_selector(text: str) -> list[LabelMatcher]:
-    try:
-        node: Any = promql_parser.parse(text)
-    except ValueError as exc:
-        raise ValueError(f"parse error: {exc}") from exc
-    if type(node).__name__ != "VectorSelector":
-        raise ValueError("parse error: expected vector selector")
-    out: list[LabelMatcher] = []
-    if node.name:
-        out.append(LabelMatcher("__name__", "=", node.name))
-    ops = {"Equal": "=", "NotEqual": "!=", "Re": "=~", "NotRe": "!~"}
-    for m in node.matchers.matchers:
-        try:
-            out.append(LabelMatcher(m.name, ops[str(m.op).rsplit(".", 1)[-1]], m.value))
-        except RegexError as exc:
-            raise ValueError(str(exc)) from exc
-    return out
+def _split_host_port(hostport: str) -> tuple[str, str]:
+    if hostport.startswith("["):
+        host, _, rest = hostport[1:].partition("]")
+        return host, rest.lstrip(":")
+    if hostport.count(":") == 1:
+        host, _, port = hostport.partition(":")
+        return host, port
+    return hostport, ""
 
 
 class PrometheusAPI:
@@ -179,58 +102,122 @@ class PrometheusAPI:
         *,
         now: Callable[[], float] = time.time,
         ready: Callable[[], bool] = lambda: True,
+        scrape: ScrapeManager | None = None,
+        config: ScrapeConfigFile | None = None,
+        query_timeout_s: float = 120.0,
+        external_url: str = "",
+        listen_address: str = "",
+        build_info: BuildInfo | None = None,
+        enable_remote_write: bool = True,
     ) -> None:
         self.storage = storage
         self.engine = engine or Engine(storage)
         self.now = now
         self.ready = ready
+        self.scrape = scrape
+        self.config = config
+        self.query_timeout_s = query_timeout_s
+        self.listen_address = listen_address
+        self.external_url = external_url or self.default_external_url(listen_address)
+        self.build_info = build_info or BuildInfo()
+        self.receiver = RemoteWriteReceiver(storage) if enable_remote_write else None
+
+    @staticmethod
+    def default_external_url(listen_address: str) -> str:
+        """Prometheus' default ``--web.external-url``: this host's name and the listen port."""
+        return f"http://{socket.gethostname()}:{_split_host_port(listen_address)[1] or '9090'}/"
 
     # -- plumbing -----------------------------------------------------------------------------------
-    def handle(
-        self, method: str, target: str, body: bytes = b"", content_type: str = ""
-    ) -> tuple[int, dict[str, str], bytes]:
+    def handle(self, method: str, target: str, body: bytes = b"", content_type: str = "") -> Response:
         parsed = urllib.parse.urlsplit(target)
         path = parsed.path
+        if path in ("/-/healthy", "/-/ready"):
+            return self._health(method, path)
+        if path == "/api/v1/write":
+            if method != "POST":
+                return self._not_allowed(("OPTIONS", "POST"))
+            return self._write(body)
         params: dict[str, list[str]] = {}
-        if method == "POST" and content_type.split(";")[0].strip() == "application/x-www-form-urlencoded":
+        if (
+            method == "POST"
+            and content_type.split(";")[0].strip().lower() == "application/x-www-form-urlencoded"
+        ):
             for k, v in urllib.parse.parse_qsl(body.decode("utf-8", "replace"), keep_blank_values=True):
                 params.setdefault(k, []).append(v)
         for k, v in urllib.parse.parse_qsl(parsed.query, keep_blank_values=True):
             params.setdefault(k, []).append(v)
-        if path in ("/-/healthy", "/-/ready"):
-            if method not in ("GET", "HEAD"):
-                return 405, {"Content-Type": "text/plain"}, b"Method Not Allowed\n"
-            if path == "/-/ready" and not self.ready():
-                return 503, {"Content-Type": "text/plain; charset=utf-8"}, b"Service Unavailable"
-            text = (
-                "Prometheus Server is Healthy.\n" if path == "/-/healthy" else "Prometheus Server is Ready.\n"
-            )
-            return 200, {"Content-Type": "text/plain; charset=utf-8"}, text.encode()
-        routes: dict[str, Callable[[dict[str, list[str]]], str]] = {
-            "/api/v1/query": self.query,
-            "/api/v1/query_range": self.query_range,
-            "/api/v1/series": self.series,
-            "/api/v1/labels": self.labels,
-            "/api/v1/status/buildinfo": self.buildinfo,
+        routes: dict[str, tuple[tuple[str, ...], Callable[[dict[str, list[str]]], str]]] = {
+            "/api/v1/query": (_GET_POST, self.query),
+            "/api/v1/query_range": (_GET_POST, self.query_range),
+            "/api/v1/series": (_GET_POST, self.series),
+            "/api/v1/labels": (_GET_POST, self.labels),
+            "/api/v1/targets": (_GET, self.targets),
+            "/api/v1/targets/metadata": (_GET, self.target_metadata),
+            "/api/v1/metadata": (_GET, self.metadata),
+            "/api/v1/scrape_pools": (_GET, self.scrape_pools),
+            "/api/v1/status/buildinfo": (_GET, self.buildinfo),
+            "/api/v1/status/config": (_GET, self.status_config),
         }
-        handler = routes.get(path)
-        if handler is None and path.startswith("/api/v1/label/") and path.endswith("/values"):
+        route = routes.get(path)
+        if route is None and path.startswith("/api/v1/label/") and path.endswith("/values"):
             name = urllib.parse.unquote(path[len("/api/v1/label/") : -len("/values")])
 
-            def handler(p: dict[str, list[str]]) -> str:
+            def label_values(p: dict[str, list[str]]) -> str:
                 return self.label_values(name, p)
 
-        if handler is None:
+            route = (_GET, label_values)
+        if route is None:
             return 404, {"Content-Type": "text/plain; charset=utf-8"}, b"404 page not found\n"
-        if method not in ("GET", "POST"):
-            return 405, {"Content-Type": "text/plain"}, b"Method Not Allowed\n"
+        methods, handler = route
+        if method == "OPTIONS":
+            return 204, {}, b""
+        if method not in methods:
+            return self._not_allowed(methods)
         headers = {"Content-Type": "application/json"}
         try:
-            text = handler(params)
-            return 200, headers, text.encode()
+            return 200, headers, handler(params).encode()
         except ApiError as exc:
-            err = json.dumps({"status": "error", "errorType": exc.error_type, "error": str(exc)})
+            err = (
+                f'{{"status":"error","errorType":{go_json_string(exc.error_type)},'
+                f'"error":{go_json_string(str(exc))}}}'
+            )
             return _STATUS.get(exc.error_type, 500), headers, err.encode()
+
+    @staticmethod
+    def _not_allowed(methods: tuple[str, ...]) -> Response:
+        return (
+            405,
+            {
+                "Allow": ", ".join(methods),
+                "Content-Type": "text/plain; charset=utf-8",
+                "X-Content-Type-Options": "nosniff",
+            },
+            b"Method Not Allowed\n",
+        )
+
+    def _health(self, method: str, path: str) -> Response:
+        if method not in ("GET", "HEAD"):
+            return self._not_allowed(("GET", "HEAD", "OPTIONS"))
+        if path == "/-/ready" and not self.ready():
+            return 503, {"Content-Type": "text/plain; charset=utf-8"}, b"Service Unavailable"
+        text = "Prometheus Server is Healthy.\n" if path == "/-/healthy" else "Prometheus Server is Ready.\n"
+        return 200, {"Content-Type": "text/plain; charset=utf-8"}, text.encode()
+
+    def _write(self, body: bytes) -> Response:
+        if self.receiver is None:
+            return (
+                404,
+                {"Content-Type": "text/plain; charset=utf-8"},
+                b"remote write receiver needs to be enabled with --web.enable-remote-write-receiver\n",
+            )
+        outcome = self.receiver.handle(body)
+        if outcome.status == 204:
+            return 204, {}, b""
+        return (
+            outcome.status,
+            {"Content-Type": "text/plain; charset=utf-8", "X-Content-Type-Options": "nosniff"},
+            (outcome.message + "\n").encode(),
+        )
 
     @staticmethod
     def _first(params: dict[str, list[str]], name: str) -> str:
@@ -241,14 +228,15 @@ class PrometheusAPI:
     def _bad(param: str, message: str) -> ApiError:
         return ApiError("bad_data", f'invalid parameter "{param}": {message}')
 
-    def _timeout(self, params: dict[str, list[str]]) -> float | None:
+    def _timeout(self, params: dict[str, list[str]]) -> float:
         text = self._first(params, "timeout")
         if not text:
-            return None
+            return self.query_timeout_s
         try:
-            return parse_duration(text) / 1000.0
+            requested = parse_duration(text) / 1000.0
         except ValueError as exc:
             raise self._bad("timeout", str(exc)) from exc
+        return min(requested, self.query_timeout_s)
 
     def _run(self, fn: Callable[[], QueryResult], bad_param: str) -> str:
         try:
@@ -262,7 +250,7 @@ class PrometheusAPI:
                 raise self._bad("query", str(exc)) from exc
             raise ApiError(exc.error_type, str(exc)) from exc
 
-    # -- endpoints ----------------------------------------------------------------------------------
+    # -- queries --------------------------------------------------------------------------------------
     def query(self, params: dict[str, list[str]]) -> str:
         text = self._first(params, "time")
         if text:
@@ -309,6 +297,7 @@ class PrometheusAPI:
             raise ApiError("bad_data", str(exc)) from exc
         return self._run(lambda: self.engine.range_query(query, start, end, step, timeout), "")
 
+    # -- series metadata ------------------------------------------------------------------------------
     def _range(self, params: dict[str, list[str]]) -> tuple[int | None, int | None]:
         out: list[int | None] = []
         for name in ("start", "end"):
@@ -319,51 +308,177 @@ class PrometheusAPI:
             try:
                 out.append(parse_time(text))
             except ValueError as exc:
-                raise self._bad(name, str(exc)) from exc
+                raise self._bad(name, f"Invalid time value for '{name}': {exc}") from exc
         return out[0], out[1]
 
-    def _matchers(self, params: dict[str, list[str]]) -> list[list[LabelMatcher]]:
+    def _matchers(self, params: dict[str, list[str]], *, wrap: bool = False) -> list[list[LabelMatcher]]:
+        """``parseMatchersParam``; the series endpoint reports its errors as a bad parameter."""
         sets = []
-        for text in params.get("match[]", []):
-            try:
-                matchers = _parse_selector(text)
-            except ValueError as exc:
-                raise self._bad("match[]", str(exc)) from exc
-            if all(m.matches("") for m in matchers):
-                raise ApiError("bad_data", "match[] must contain at least one non-empty matcher")
-            sets.append(matchers)
+        try:
+            for text in params.get("match[]", []):
+                sets.append(parse_selector(text))
+            for matchers in sets:
+                if all(m.matches("") for m in matchers):
+                    raise ValueError("match[] must contain at least one non-empty matcher")
+        except ValueError as exc:
+            raise (self._bad("match[]", str(exc)) if wrap else ApiError("bad_data", str(exc))) from exc
         return sets
 
     def series(self, params: dict[str, list[str]]) -> str:
         if not params.get("match[]"):
             raise ApiError("bad_data", "no match[] parameter provided")
         start, end = self._range(params)
-        sets = self._matchers(params)
-        found: list[Labels] = self.storage.series_labels(sets, start, end)
+        sets = self._matchers(params, wrap=True)
+        found = self.storage.series_labels(sets, start, end)
         return '{"status":"success","data":[' + ",".join(labels_json(s) for s in found) + "]}"
 
     def labels(self, params: dict[str, list[str]]) -> str:
         start, end = self._range(params)
-        names = self.storage.label_names(self._matchers(params), start, end)
-        return json.dumps({"status": "success", "data": names}, separators=(",", ":"))
+        return _json(self.storage.label_names(self._matchers(params), start, end))
 
     def label_values(self, name: str, params: dict[str, list[str]]) -> str:
         if not LABEL_NAME_RE.match(name):
             raise ApiError("bad_data", f'invalid label name: "{name}"')
         start, end = self._range(params)
-        values = self.storage.label_values(name, self._matchers(params), start, end)
-        return json.dumps({"status": "success", "data": values}, separators=(",", ":"))
+        return _json(self.storage.label_values(name, self._matchers(params), start, end))
+
+    # -- scraping ---------------------------------------------------------------------------------------
+    def _global_url(self, url: str) -> str:
+        parsed = urllib.parse.urlsplit(url)
+        host, port = _split_host_port(parsed.netloc)
+        if host not in _LOCALHOSTS:
+            return url
+        ext = urllib.parse.urlsplit(self.external_url)
+        ext_host, _ = _split_host_port(ext.netloc)
+        _, own_port = _split_host_port(self.listen_address)
+        if port and port == own_port:
+            netloc, scheme = ext.netloc, ext.scheme
+        else:
+            netloc = f"{ext_host}:{port}" if port else ext_host
+            scheme = parsed.scheme
+        return urllib.parse.urlunsplit((scheme, netloc, parsed.path, parsed.query, parsed.fragment))
+
+    def targets(self, params: dict[str, list[str]]) -> str:
+        pool_filter = self._first(params, "scrapePool")
+        state = self._first(params, "state").lower()
+        show_active = state in ("", "any", "active")
+        show_dropped = state in ("", "any", "dropped")
+        active: list[str] = []
+        dropped: list[str] = []
+        if self.scrape is not None:
+            if show_active:
+                for pool, states in sorted(self.scrape.active_targets().items()):
+                    if pool_filter and pool != pool_filter:
+                        continue
+                    for st in states:
+                        t = st.target
+                        url = t.url
+                        active.append(
+                            "{"
+                            + f'"discoveredLabels":{_labels_obj(t.discovered)},'
+                            + f'"labels":{_labels_obj(t.public_labels)},'
+                            + f'"scrapePool":{go_json_string(pool)},'
+                            + f'"scrapeUrl":{go_json_string(url)},'
+                            + f'"globalUrl":{go_json_string(self._global_url(url))},'
+                            + f'"lastError":{go_json_string(st.last_error)},'
+                            + f'"lastScrape":"{go_time(st.last_scrape)}",'
+                            + f'"lastScrapeDuration":{go_json_float(st.last_duration)},'
+                            + f'"health":"{st.health}",'
+                            + f'"scrapeInterval":{go_json_string(t.get("__scrape_interval__"))},'
+                            + f'"scrapeTimeout":{go_json_string(t.get("__scrape_timeout__"))}'
+                            + "}"
+                        )
+            if show_dropped:
+                for pool, groups in sorted(self.scrape.dropped_targets().items()):
+                    if pool_filter and pool != pool_filter:
+                        continue
+                    dropped.extend(f'{{"discoveredLabels":{_labels_obj(d)}}}' for d in groups)
+        return (
+            '{"status":"success","data":{"activeTargets":['
+            + ",".join(active)
+            + '],"droppedTargets":['
+            + ",".join(dropped)
+            + "]}}"
+        )
+
+    def scrape_pools(self, params: dict[str, list[str]]) -> str:
+        names = sorted(self.scrape.pools) if self.scrape is not None else []
+        return _json({"scrapePools": names})
+
+    @staticmethod
+    def _limit(params: dict[str, list[str]]) -> int:
+        text = PrometheusAPI._first(params, "limit")
+        if not text:
+            return -1
+        try:
+            return int(text)
+        except ValueError as exc:
+            raise ApiError("bad_data", "limit must be a number") from exc
+
+    def metadata(self, params: dict[str, list[str]]) -> str:
+        limit = self._limit(params)
+        metric = self._first(params, "metric")
+        found: dict[str, set[tuple[str, str, str]]] = {}
+        if self.scrape is not None:
+            for st in self.scrape.states:
+                for name, md in list(st.metadata.items()):
+                    if metric and name != metric:
+                        continue
+                    found.setdefault(name, set()).add((md.type, md.help, md.unit))
+        out: dict[str, list[dict[str, str]]] = {}
+        for name in sorted(found):
+            if limit >= 0 and len(out) >= limit:
+                break
+            out[name] = [{"type": t, "help": h, "unit": u} for t, h, u in sorted(found[name])]
+        return _json(out)
+
+    def target_metadata(self, params: dict[str, list[str]]) -> str:
+        limit = self._limit(params)
+        match_target = self._first(params, "match_target")
+        matchers: list[LabelMatcher] = []
+        if match_target:
+            try:
+                matchers = parse_selector(match_target)
+            except ValueError as exc:
+                raise self._bad("match_target", str(exc)) from exc
+        metric = self._first(params, "metric")
+        out: list[str] = []
+        if self.scrape is not None:
+            for st in self.scrape.states:
+                if limit >= 0 and len(out) >= limit:
+                    break
+                labels = dict(st.target.public_labels)
+                if not all(m.matches(labels.get(m.name, "")) for m in matchers):
+                    continue
+                target_json = _labels_obj(st.target.public_labels)
+                for name, md in sorted(st.metadata.items()):
+                    if metric and name != metric:
+                        continue
+                    metric_part = "" if metric else f'"metric":{go_json_string(name)},'
+                    out.append(
+                        f'{{"target":{target_json},{metric_part}"type":{go_json_string(md.type)},'
+                        f'"help":{go_json_string(md.help)},"unit":{go_json_string(md.unit)}}}'
+                    )
+        return '{"status":"success","data":[' + ",".join(out) + "]}"
 
     def buildinfo(self, params: dict[str, list[str]]) -> str:
-        data: dict[str, Any] = {
-            "version": PROMETHEUS_VERSION,
-            "revision": "flightdeck",
-            "branch": "flightdeck",
-            "buildUser": "flightdeck",
-            "buildDate": "",
-            "goVersion": "python",
-        }
-        return json.dumps({"status": "success", "data": data}, separators=(",", ":"))
+        b = self.build_info
+        return _json(
+            {
+                "version": b.version,
+                "revision": b.revision,
+                "branch": b.branch,
+                "buildUser": b.build_user,
+                "buildDate": b.build_date,
+                "goVersion": b.go_version,
+            }
+        )
+
+    def status_config(self, params: dict[str, list[str]]) -> str:
+        from flightdeck.tsdb.scrape.config import ScrapeConfigFile
+
+        cfg = self.config or ScrapeConfigFile()
+        return _json({"yaml": cfg.to_yaml()})
 
 
 def make_handler(api: PrometheusAPI) -> type[http.server.BaseHTTPRequestHandler]:
@@ -372,7 +487,13 @@ def make_handler(api: PrometheusAPI) -> type[http.server.BaseHTTPRequestHandler]
         disable_nagle_algorithm = True
 
         def _serve(self, method: str) -> None:
-            length = int(self.headers.get("Content-Length") or 0)
+            try:
+                length = int(self.headers.get("Content-Length") or 0)
+            except ValueError:
+                length = -1
+            if length < 0:
+                self.send_error(400, "Bad Request")
+                return
             body = self.rfile.read(length) if length else b""
             status, headers, payload = api.handle(
                 method, self.path, body, self.headers.get("Content-Type", "")
@@ -380,9 +501,10 @@ def make_handler(api: PrometheusAPI) -> type[http.server.BaseHTTPRequestHandler]
             self.send_response(status)
             for k, v in headers.items():
                 self.send_header(k, v)
-            self.send_header("Content-Length", str(len(payload)))
+            if status != 204:
+                self.send_header("Content-Length", str(len(payload)))
             self.end_headers()
-            if method != "HEAD":
+            if method != "HEAD" and status != 204:
                 self.wfile.write(payload)
 
         def do_GET(self) -> None:
@@ -393,6 +515,15 @@ def make_handler(api: PrometheusAPI) -> type[http.server.BaseHTTPRequestHandler]
 
         def do_HEAD(self) -> None:
             self._serve("HEAD")
+
+        def do_PUT(self) -> None:
+            self._serve("PUT")
+
+        def do_DELETE(self) -> None:
+            self._serve("DELETE")
+
+        def do_OPTIONS(self) -> None:
+            self._serve("OPTIONS")
 
         def log_message(self, format: str, *args: Any) -> None:
             return

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-import json
+import functools
 import re
 from collections.abc import Iterable, Mapping
 
@@ -58,5 +58,40 @@ def labels_string(labels: Labels) -> str:
     return "{" + ", ".join(f"{k}={go_quote(v)}" for k, v in labels) + "}"
 
 
+# Characters Go's encoding/json escapes (it also escapes <, > and & for HTML safety).
+_JSON_ESCAPE = re.compile('[\x00-\x1f"\\\\<>&\u2028\u2029\ud800-\udfff]')
+_GO_SPECIAL = {"<": "\\u003c", ">": "\\u003e", "&": "\\u0026", "\u2028": "\\u2028", "\u2029": "\\u2029"}
+
+
+def go_json_string(text: str) -> str:
+    """A JSON string exactly as Go's ``encoding/json`` writes it (UTF-8 kept, HTML characters escaped)."""
+    if _JSON_ESCAPE.search(text) is None:
+        return '"' + text + '"'
+    out = ['"']
+    for ch in text:
+        o = ord(ch)
+        if ch in _GO_SPECIAL:
+            out.append(_GO_SPECIAL[ch])
+        elif ch == '"':
+            out.append('\\"')
+        elif ch == "\\":
+            out.append("\\\\")
+        elif ch == "\n":
+            out.append("\\n")
+        elif ch == "\r":
+            out.append("\\r")
+        elif ch == "\t":
+            out.append("\\t")
+        elif o < 0x20:
+            out.append(f"\\u{o:04x}")
+        elif 0xD800 <= o <= 0xDFFF:
+            out.append("\\ufffd")  # invalid UTF-8 becomes U+FFFD in Go
+        else:
+            out.append(ch)
+    out.append('"')
+    return "".join(out)
+
+
+@functools.lru_cache(maxsize=1 << 17)
 def labels_json(labels: Labels) -> str:
-    return "{" + ",".join(f"{json.dumps(k)}:{json.dumps(v)}" for k, v in labels) + "}"
+    return "{" + ",".join(f"{go_json_string(k)}:{go_json_string(v)}" for k, v in labels) + "}"

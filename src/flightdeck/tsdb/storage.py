@@ -1,33 +1,46 @@
-"""In-memory series storage: a postings index plus compact per-series numpy sample arrays.
+"""Series storage: a postings index, a 2-D head of recent samples and immutable CSR blocks.
 
-Durability is not part of this slice. Every mutation goes through :meth:`Storage.append` /
-:meth:`Storage.truncate`, and a :class:`SampleSink` (e.g. a future WAL writer) sees each new series and
-each accepted sample, so a WAL + snapshot layer can be added without changing callers.
+Appends are batches of (series ref, timestamp, value) validated and written with a few numpy calls
+(the scrape loop and the remote-write receiver hand over whole batches); the label-set API
+(:meth:`Storage.append`, :meth:`Storage.append_many`) resolves refs first. Reads gather any set of
+series over a time range as one CSR result (:meth:`Storage.gather`), vectorised across series.
+
+Semantics follow Prometheus' head appender: a sample older than the series' newest one is an
+"out of order sample" (or, within ``out_of_order_window_ms``, accepted out of order), the same
+timestamp with another value is a "duplicate sample for timestamp", an identical resend is ignored,
+and within one batch later samples that are not newer are dropped like at Prometheus' commit.
+
+Durability: every accepted batch is handed to a :class:`Journal` (the WAL, see
+:mod:`flightdeck.tsdb.wal`) before it becomes visible, under the same lock, so a write that returned
+is on disk in the order it was applied. Without a journal the storage is purely in memory.
 """
 
 from __future__ import annotations
 
-import math
 import struct
 import threading
-from collections.abc import Iterable, Mapping
-from dataclasses import dataclass
+from collections.abc import Iterable, Mapping, Sequence
+from dataclasses import dataclass, field
 from typing import Protocol
 
 import numpy as np
 import numpy.typing as npt
 
+from flightdeck.tsdb.block import Block, merge_blocks, ranges
+from flightdeck.tsdb.head import DEFAULT_WIDTH, Head, group_bounds
 from flightdeck.tsdb.index import LabelMatcher, PostingsIndex
 from flightdeck.tsdb.labels import Labels, make_labels
 
 F64 = npt.NDArray[np.float64]
 I64 = npt.NDArray[np.int64]
+U64 = npt.NDArray[np.uint64]
 
 STALE_NAN_BITS = 0x7FF0000000000002
 STALE_NAN: float = struct.unpack("<d", struct.pack("<Q", STALE_NAN_BITS))[0]
 
 DEFAULT_RETENTION_MS = 15 * 24 * 3600 * 1000
-CHUNK_SAMPLES = 512
+_MIN_T = -(1 << 63)
+_MERGE_FAN_IN = 4
 
 
 def float_bits(v: float) -> int:
@@ -62,119 +75,44 @@ class DuplicateSampleError(AppendError):
         super().__init__("duplicate sample for timestamp")
 
 
-class SampleSink(Protocol):
-    """Receives every mutation (the hook a WAL will implement)."""
-
-    def series_created(self, series_id: int, labels: Labels) -> None: ...
-
-    def samples_appended(self, series_id: int, timestamps: I64, values: F64) -> None: ...
-
-    def truncated(self, before_ms: int) -> None: ...
+class OutOfBoundsError(AppendError):
+    def __init__(self) -> None:
+        super().__init__("out of bounds")
 
 
-class MemSeries:
-    """One series: frozen chunks of (int64 ms, float64) plus a preallocated head chunk."""
+_OK, _OOO, _DUP, _OOB, _TOO_OLD = 0, 1, 2, 3, 4
+_ERRORS: dict[int, type[AppendError]] = {
+    _OOO: OutOfOrderSampleError,
+    _DUP: DuplicateSampleError,
+    _OOB: OutOfBoundsError,
+    _TOO_OLD: TooOldSampleError,
+}
 
-    __slots__ = ("_cache", "_chunks", "_head_t", "_head_v", "_n", "id", "labels", "last_t", "last_v")
 
-    def __init__(self, series_id: int, labels: Labels) -> None:
-        self.id = series_id
-        self.labels = labels
-        self._chunks: list[tuple[I64, F64]] = []
-        self._head_t: I64 = np.empty(CHUNK_SAMPLES, dtype=np.int64)
-        self._head_v: F64 = np.empty(CHUNK_SAMPLES, dtype=np.float64)
-        self._n = 0
-        self._cache: tuple[I64, F64] | None = None
-        self.last_t = -(1 << 63)
-        self.last_v = math.nan
+@dataclass
+class AppendResult:
+    """Outcome of a batch: accepted samples, per-error counts, and the first error in batch order."""
 
-    def __len__(self) -> int:
-        return sum(len(t) for t, _ in self._chunks) + self._n
+    accepted: int = 0
+    out_of_order: int = 0
+    duplicates: int = 0
+    out_of_bounds: int = 0
+    too_old: int = 0
+    first_error: AppendError | None = None
+    first_error_index: int = -1
+    errors: list[tuple[int, AppendError]] = field(default_factory=list)
 
-    @property
-    def min_time(self) -> int | None:
-        if self._chunks:
-            return int(self._chunks[0][0][0])
-        return int(self._head_t[0]) if self._n else None
 
-    def _push(self, t: int, v: float) -> None:
-        if self._n == CHUNK_SAMPLES:
-            self._chunks.append((self._head_t, self._head_v))
-            self._head_t = np.empty(CHUNK_SAMPLES, dtype=np.int64)
-            self._head_v = np.empty(CHUNK_SAMPLES, dtype=np.float64)
-            self._n = 0
-        self._head_t[self._n] = t
-        self._head_v[self._n] = v
-        self._n += 1
-        self.last_t = t
-        self.last_v = v
-        self._cache = None
+class Journal(Protocol):
+    """Receives every accepted mutation before it becomes visible (the WAL implements it)."""
 
-    def arrays(self) -> tuple[I64, F64]:
-        """All samples in time order (stale markers included)."""
-        if self._cache is None:
-            ts = [t for t, _ in self._chunks]
-            vs = [v for _, v in self._chunks]
-            ts.append(self._head_t[: self._n])
-            vs.append(self._head_v[: self._n])
-            self._cache = (
-                (np.concatenate(ts), np.concatenate(vs)) if len(ts) > 1 else (ts[0].copy(), vs[0].copy())
-            )
-        return self._cache
+    def log_series(self, refs: Sequence[int], labels: Sequence[Labels]) -> None: ...
 
-    def _rebuild(self, ts: I64, vs: F64) -> None:
-        self._chunks = []
-        self._n = 0
-        self._cache = None
-        full = (len(ts) // CHUNK_SAMPLES) * CHUNK_SAMPLES
-        if len(ts) and full == len(ts):
-            full -= CHUNK_SAMPLES
-        for i in range(0, full, CHUNK_SAMPLES):
-            self._chunks.append((ts[i : i + CHUNK_SAMPLES].copy(), vs[i : i + CHUNK_SAMPLES].copy()))
-        self._head_t = np.empty(CHUNK_SAMPLES, dtype=np.int64)
-        self._head_v = np.empty(CHUNK_SAMPLES, dtype=np.float64)
-        rest = len(ts) - full
-        self._head_t[:rest] = ts[full:]
-        self._head_v[:rest] = vs[full:]
-        self._n = rest
-        if len(ts):
-            self.last_t = int(ts[-1])
-            self.last_v = float(vs[-1])
-        else:
-            self.last_t = -(1 << 63)
-            self.last_v = math.nan
+    def log_samples(self, refs: I64, ts: I64, vs: F64, *, in_order: bool) -> None: ...
 
-    def append(self, t: int, v: float, ooo_window_ms: int) -> bool:
-        """Append one sample; returns False for an exact duplicate (silently ignored, as Prometheus)."""
-        if t > self.last_t:
-            self._push(t, v)
-            return True
-        if t == self.last_t:
-            if float_bits(v) == float_bits(self.last_v):
-                return False
-            raise DuplicateSampleError()
-        if ooo_window_ms <= 0:
-            raise OutOfOrderSampleError()
-        if t < self.last_t - ooo_window_ms:
-            raise TooOldSampleError()
-        ts, vs = self.arrays()
-        pos = int(np.searchsorted(ts, t, side="left"))
-        if pos < len(ts) and ts[pos] == t:
-            if float_bits(float(vs[pos])) == float_bits(v):
-                return False
-            raise DuplicateSampleError()
-        self._rebuild(np.insert(ts, pos, t), np.insert(vs, pos, v))
-        return True
+    def log_truncate(self, before_ms: int) -> None: ...
 
-    def truncate(self, before_ms: int) -> None:
-        ts, vs = self.arrays()
-        cut = int(np.searchsorted(ts, before_ms, side="left"))
-        if cut:
-            last_t, last_v = self.last_t, self.last_v
-            self._rebuild(ts[cut:], vs[cut:])
-            if not len(self):
-                # Keep the append position so a dropped series still rejects older samples.
-                self.last_t, self.last_v = last_t, last_v
+    def commit(self) -> None: ...
 
 
 @dataclass(frozen=True)
@@ -187,12 +125,59 @@ class SeriesData:
     values: F64
 
 
-class Storage:
-    """Thread-safe in-memory TSDB.
+@dataclass(frozen=True)
+class SeriesSet:
+    """Many series' samples in one CSR layout: series ``i`` owns ``offsets[i]:offsets[i+1]``."""
 
-    ``out_of_order_window_ms``: samples older than a series' newest sample but within this window are
-    inserted in order (0 = reject like Prometheus' default, "out of order sample").
-    ``retention_ms``: :meth:`apply_retention` drops samples older than newest-retention.
+    refs: I64
+    labels: list[Labels]
+    offsets: I64
+    ts: I64
+    vs: F64
+
+    def __len__(self) -> int:
+        return len(self.refs)
+
+    def series(self, i: int) -> SeriesData:
+        lo, hi = int(self.offsets[i]), int(self.offsets[i + 1])
+        return SeriesData(int(self.refs[i]), self.labels[i], self.ts[lo:hi], self.vs[lo:hi])
+
+
+def _increasing_in_groups(refs: I64, ts: I64) -> tuple[I64, npt.NDArray[np.bool_]]:
+    """Stable order grouping ``refs``, and which samples (in that order) are newer than every
+    earlier sample of the same ref in the batch."""
+    order = np.argsort(refs, kind="stable")
+    r, t = refs[order], ts[order]
+    if len(t) == 0:
+        return order, np.zeros(0, dtype=bool)
+    _, starts, sizes = group_bounds(r)
+    gid = np.repeat(np.arange(len(starts), dtype=np.int64), sizes)
+    t0 = int(t.min())
+    span = int(t.max()) - t0 + 1
+    if span * (len(starts) + 1) < (1 << 62):
+        key = gid * span + (t - t0)
+        prev = np.empty_like(key)
+        prev[0] = -1
+        np.maximum.accumulate(key[:-1], out=prev[1:])
+        return order, key > prev
+    keep = np.zeros(len(t), dtype=bool)
+    last: dict[int, int] = {}
+    for i, (ref, ti) in enumerate(zip(r.tolist(), t.tolist(), strict=True)):
+        if ref not in last or ti > last[ref]:
+            keep[i] = True
+            last[ref] = ti
+    return order, keep
+
+
+class Storage:
+    """Thread-safe TSDB.
+
+    ``out_of_order_window_ms``: samples older than a series' newest sample but no older than the
+    store's newest sample minus this window are accepted out of order (0 = reject them, Prometheus'
+    default, "out of order sample"; beyond the window: "too old sample").
+    ``out_of_bounds_ms``: when set, samples older than the newest sample of the whole store minus this
+    are rejected with "out of bounds" (Prometheus' head accepts one hour behind its newest sample).
+    ``retention_ms``: :meth:`apply_retention` drops samples older than newest - retention.
     """
 
     def __init__(
@@ -200,142 +185,500 @@ class Storage:
         *,
         retention_ms: int = DEFAULT_RETENTION_MS,
         out_of_order_window_ms: int = 0,
-        sink: SampleSink | None = None,
+        out_of_bounds_ms: int | None = None,
+        head_width: int = DEFAULT_WIDTH,
+        journal: Journal | None = None,
     ) -> None:
         self.retention_ms = retention_ms
         self.out_of_order_window_ms = out_of_order_window_ms
-        self.sink = sink
+        self.out_of_bounds_ms = out_of_bounds_ms
+        self.journal = journal
         self._lock = threading.RLock()
         self._index = PostingsIndex()
-        self._by_labels: dict[Labels, MemSeries] = {}
-        self._by_id: dict[int, MemSeries] = {}
-        self._next_id = 1
-        self.max_time = -(1 << 63)
+        self._labels: list[Labels | None] = [None]  # ref 0 is never used
+        self._by_labels: dict[Labels, int] = {}
+        self._last_t: I64 = np.full(1024, _MIN_T, dtype=np.int64)
+        self._last_bits: U64 = np.zeros(1024, dtype=np.uint64)
+        self._mark: I64 = np.zeros(1024, dtype=np.int64)
+        self._head = Head(head_width)
+        self._blocks: list[Block] = []
+        self._ooo: list[tuple[int, int, float]] = []
+        self._ooo_keys: dict[tuple[int, int], int] = {}
+        self._unsorted = False  # some out-of-order data is stored and not yet re-sorted
+        self._rank: I64 | None = None  # position of each ref in label order (rebuilt lazily)
+        self.max_time = _MIN_T
         self.samples_appended = 0
 
-    # -- writing ---------------------------------------------------------------------------------
-    def _series(self, labels: Labels) -> MemSeries:
-        series = self._by_labels.get(labels)
-        if series is None:
-            if not labels:
-                raise AppendError("empty label set")
-            series = MemSeries(self._next_id, labels)
-            self._next_id += 1
-            self._by_labels[labels] = series
-            self._by_id[series.id] = series
-            self._index.add(series.id, labels)
-            if self.sink is not None:
-                self.sink.series_created(series.id, labels)
-        return series
+    # -- series ----------------------------------------------------------------------------------
+    @property
+    def lock(self) -> threading.RLock:
+        return self._lock
+
+    def _grow(self, ref: int) -> None:
+        if ref < len(self._last_t):
+            return
+        size = max(ref + 1, len(self._last_t) * 2)
+        last_t = np.full(size, _MIN_T, dtype=np.int64)
+        last_t[: len(self._last_t)] = self._last_t
+        self._last_t = last_t
+        bits = np.zeros(size, dtype=np.uint64)
+        bits[: len(self._last_bits)] = self._last_bits
+        self._last_bits = bits
+        self._mark = np.zeros(size, dtype=np.int64)
+        self._head.ensure(size)
+
+    def _create(self, labels: Labels, ref: int | None = None) -> int:
+        if not labels:
+            raise AppendError("empty label set")
+        if ref is None:
+            ref = len(self._labels)
+        while len(self._labels) <= ref:
+            self._labels.append(None)
+        self._labels[ref] = labels
+        self._by_labels[labels] = ref
+        self._index.add(ref, labels)
+        self._grow(ref)
+        self._rank = None
+        return ref
+
+    def ref(self, labels: Labels | Mapping[str, str]) -> int:
+        """The series ref of a label set, creating the series (and journaling it) if new."""
+        lset = labels if isinstance(labels, tuple) else make_labels(labels)
+        found = self._by_labels.get(lset)
+        if found is not None:
+            return found
+        with self._lock:
+            found = self._by_labels.get(lset)
+            if found is not None:
+                return found
+            ref = self._create(lset)
+            if self.journal is not None:
+                self.journal.log_series([ref], [lset])
+            return ref
+
+    def refs(self, label_sets: Sequence[Labels]) -> I64:
+        """Refs of many label sets (canonical tuples), creating new series in one journal record."""
+        out = np.empty(len(label_sets), dtype=np.int64)
+        new_refs: list[int] = []
+        new_labels: list[Labels] = []
+        with self._lock:
+            get = self._by_labels.get
+            for i, lset in enumerate(label_sets):
+                ref = get(lset)
+                if ref is None:
+                    ref = self._create(lset)
+                    new_refs.append(ref)
+                    new_labels.append(lset)
+                out[i] = ref
+            if new_refs and self.journal is not None:
+                self.journal.log_series(new_refs, new_labels)
+        return out
+
+    def labels_of(self, ref: int) -> Labels:
+        lset = self._labels[ref] if 0 < ref < len(self._labels) else None
+        if lset is None:
+            raise KeyError(ref)
+        return lset
+
+    @property
+    def num_series(self) -> int:
+        return len(self._by_labels)
+
+    # -- appending -------------------------------------------------------------------------------
+    def append_refs(
+        self,
+        refs: I64 | Sequence[int],
+        ts: I64 | Sequence[int] | int,
+        vs: F64 | Sequence[float],
+        *,
+        atomic: bool = False,
+        collect_errors: bool = False,
+        validate_only: bool = False,
+    ) -> AppendResult:
+        """Append a batch. ``atomic``: any rejected sample rejects the whole batch (remote write);
+        otherwise rejected samples are skipped and counted (scrape). ``ts`` may be one timestamp.
+        ``validate_only``: report what would be rejected, change nothing."""
+        r = np.asarray(refs, dtype=np.int64)
+        v = np.asarray(vs, dtype=np.float64)
+        t = np.full(len(r), ts, dtype=np.int64) if isinstance(ts, int) else np.asarray(ts, dtype=np.int64)
+        if not (len(r) == len(t) == len(v)):
+            raise ValueError("refs, timestamps and values differ in length")
+        with self._lock:
+            result = self._append_locked(r, t, v, atomic or validate_only, collect_errors, validate_only)
+            if self.journal is not None:
+                self.journal.commit()
+            return result
+
+    def _append_locked(
+        self, r: I64, t: I64, v: F64, atomic: bool, collect_errors: bool, validate_only: bool = False
+    ) -> AppendResult:
+        result = AppendResult()
+        n = len(r)
+        if n == 0:
+            return result
+        bits = v.view(np.uint64)
+        last = self._last_t[r]
+        err = np.zeros(n, dtype=np.int8)
+        less = t < last
+        eq = t == last
+        ident = eq & (bits == self._last_bits[r])
+        err[eq & ~ident] = _DUP
+        window = self.out_of_order_window_ms
+        ooo_ok = np.zeros(n, dtype=bool)
+        if window > 0:
+            # Like Prometheus' OOO head: the window counts back from the newest sample of all.
+            ooo_ok = less & (t >= self.max_time - window)
+            err[less & ~ooo_ok] = _TOO_OLD
+        else:
+            err[less] = _OOO
+            if self.out_of_bounds_ms is not None and self.max_time != _MIN_T:
+                err[t < self.max_time - self.out_of_bounds_ms] = _OOB
+        ooo_ok &= err == _OK
+        # Out-of-order candidates need a look-up for an existing sample at the same timestamp.
+        ooo_idx = np.flatnonzero(ooo_ok)
+        ooo_accept: list[int] = []
+        in_batch: set[tuple[int, int]] = set()
+        for i in ooo_idx.tolist():
+            key = (int(r[i]), int(t[i]))
+            if key in in_batch:
+                continue  # a repeat within the batch is dropped, like at Prometheus' commit
+            existing = self._find(*key)
+            if existing is None:
+                ooo_accept.append(i)
+                in_batch.add(key)
+            elif float_bits(existing) != int(bits[i]):
+                err[i] = _DUP
+        bad = np.flatnonzero(err)
+        if len(bad):
+            codes = err[bad]
+            result.out_of_order = int((codes == _OOO).sum())
+            result.duplicates = int((codes == _DUP).sum())
+            result.out_of_bounds = int((codes == _OOB).sum())
+            result.too_old = int((codes == _TOO_OLD).sum())
+            first = int(bad[0])
+            result.first_error = _ERRORS[int(err[first])]()
+            result.first_error_index = first
+            if collect_errors:
+                result.errors = [(i, _ERRORS[int(err[i])]()) for i in bad.tolist()]
+            if atomic:
+                return result
+        if validate_only:
+            return result
+        cand = (err == _OK) & ~ident & ~ooo_ok
+        if ooo_accept:
+            self._apply_ooo(r[ooo_accept], t[ooo_accept], v[ooo_accept])
+            result.accepted += len(ooo_accept)
+        ci = np.flatnonzero(cand) if not cand.all() else None
+        cr, ct, cv = (r, t, v) if ci is None else (r[ci], t[ci], v[ci])
+        if len(cr):
+            accepted = self._apply_in_order(cr, ct, cv)
+            result.accepted += accepted
+        return result
+
+    def _apply_in_order(self, r: I64, t: I64, v: F64, *, log: bool = True) -> int:
+        """Samples newer than their series' newest; drops in-batch repeats (Prometheus' commit)."""
+        mark = self._mark
+        mark[r] = np.arange(len(r))
+        unique = bool((mark[r] == np.arange(len(r))).all())
+        if unique:
+            if log and self.journal is not None:
+                self.journal.log_samples(r, t, v, in_order=True)
+            block = self._head.append_unique(r, t, v)
+            self._last_t[r] = t
+            self._last_bits[r] = v.view(np.uint64)
+        else:
+            order, keep = _increasing_in_groups(r, t)
+            sel = order[keep]
+            r, t, v = r[sel], t[sel], v[sel]
+            if log and self.journal is not None:
+                self.journal.log_samples(r, t, v, in_order=True)
+            block = self._head.append_grouped(r, t, v)
+            _, starts, sizes = group_bounds(r)
+            last_i = starts + sizes - 1
+            self._last_t[r[last_i]] = t[last_i]
+            self._last_bits[r[last_i]] = v[last_i].view(np.uint64)
+        if block is not None:
+            self._add_block(block)
+        top = int(t.max())
+        if top > self.max_time:
+            self.max_time = top
+        self.samples_appended += len(r)
+        return len(r)
+
+    def _apply_ooo(self, r: I64, t: I64, v: F64, *, log: bool = True) -> None:
+        if log and self.journal is not None:
+            self.journal.log_samples(r, t, v, in_order=False)
+        bits = v.view(np.uint64)
+        for ref, ti, vi, bi in zip(r.tolist(), t.tolist(), v.tolist(), bits.tolist(), strict=True):
+            self._ooo.append((ref, ti, vi))
+            self._ooo_keys[(ref, ti)] = bi
+        self._unsorted = True
+        self.samples_appended += len(r)
+        if len(self._ooo) >= 4096:
+            self._flush_ooo()
+
+    def _flush_ooo(self) -> None:
+        if not self._ooo:
+            return
+        arr = np.array([(a, b) for a, b, _ in self._ooo], dtype=np.int64).reshape(-1, 2)
+        vals = np.array([c for _, _, c in self._ooo], dtype=np.float64)
+        order = np.lexsort((arr[:, 1], arr[:, 0]))
+        refs, ts, vals = arr[order, 0], arr[order, 1], vals[order]
+        uniq, _, sizes = group_bounds(refs)
+        self._blocks.append(Block.build(uniq, sizes, ts, vals, sorted_=False))
+        self._ooo = []
+        self._ooo_keys = {}
+
+    def _find(self, ref: int, t: int) -> float | None:
+        bits = self._ooo_keys.get((ref, t))
+        if bits is not None:
+            return float(np.array([bits], dtype=np.uint64).view(np.float64)[0])
+        found = self._head.find(ref, t)
+        if found is not None:
+            return found
+        for block in self._blocks:
+            found = block.find(ref, t)
+            if found is not None:
+                return found
+        return None
+
+    def _add_block(self, block: Block) -> None:
+        self._blocks.append(block)
+        self._compact()
+
+    def _compact(self) -> None:
+        """Size-tiered merging of the newest blocks: four consecutive blocks of the same size tier
+        become one, so a store holds O(log n) blocks."""
+        while len(self._blocks) >= _MERGE_FAN_IN:
+            tail = self._blocks[-_MERGE_FAN_IN:]
+            if not all(b.sorted for b in tail):
+                return
+            tiers = {max(b.num_samples, 1).bit_length() // 2 for b in tail}
+            if len(tiers) != 1:
+                return
+            merged = merge_blocks(tail)
+            self._blocks[-_MERGE_FAN_IN:] = [merged]
+
+    def compact_all(self) -> None:
+        """Merge everything (head excluded) into one block, re-sorting out-of-order data."""
+        with self._lock:
+            self._flush_ooo()
+            if len(self._blocks) > 1 or (self._blocks and not self._blocks[0].sorted):
+                self._blocks = [merge_blocks(self._blocks, resort=self._unsorted)]
+            self._unsorted = False
 
     def append(self, labels: Labels | Mapping[str, str], t: int, v: float) -> int:
         """Append one sample (t in ms). Returns the series id; raises :class:`AppendError`."""
-        lset = labels if isinstance(labels, tuple) else make_labels(labels)
+        ref = self.ref(labels)
+        t = int(t)
+        v = float(v)
         with self._lock:
-            series = self._series(lset)
-            if series.append(int(t), float(v), self.out_of_order_window_ms):
-                self.samples_appended += 1
-                if t > self.max_time:
-                    self.max_time = int(t)
-                if self.sink is not None:
-                    self.sink.samples_appended(
-                        series.id, np.array([t], dtype=np.int64), np.array([v], dtype=np.float64)
+            # The common case without numpy's per-call overhead: newer than the series' newest
+            # sample, room left in its head row.
+            n = int(self._head.n[ref])
+            if (
+                t > int(self._last_t[ref])
+                and n < self._head.width
+                and (
+                    self.out_of_bounds_ms is None
+                    or self.max_time == _MIN_T
+                    or t >= self.max_time - self.out_of_bounds_ms
+                )
+            ):
+                if self.journal is not None:
+                    self.journal.log_samples(
+                        np.array([ref], dtype=np.int64),
+                        np.array([t], dtype=np.int64),
+                        np.array([v]),
+                        in_order=True,
                     )
-            return series.id
+                self._head.t[ref, n] = t
+                self._head.v[ref, n] = v
+                self._head.n[ref] = n + 1
+                self._last_t[ref] = t
+                self._last_bits[ref] = float_bits(v)
+                if t > self.max_time:
+                    self.max_time = t
+                self.samples_appended += 1
+                if self.journal is not None:
+                    self.journal.commit()
+                return ref
+        res = self.append_refs(
+            np.array([ref], dtype=np.int64),
+            np.array([int(t)], dtype=np.int64),
+            np.array([float(v)], dtype=np.float64),
+            atomic=True,
+        )
+        if res.first_error is not None:
+            raise res.first_error
+        return ref
 
     def append_many(
         self, samples: Iterable[tuple[Labels, int, float]]
     ) -> tuple[int, list[tuple[Labels, str]]]:
-        """Append a batch under one lock; returns (accepted count, [(labels, error text)])."""
-        accepted = 0
-        errors: list[tuple[Labels, str]] = []
-        ooo = self.out_of_order_window_ms
-        with self._lock:
-            for lset, t, v in samples:
-                try:
-                    series = self._series(lset)
-                    if series.append(t, v, ooo):
-                        accepted += 1
-                        if t > self.max_time:
-                            self.max_time = t
-                        if self.sink is not None:
-                            self.sink.samples_appended(
-                                series.id, np.array([t], dtype=np.int64), np.array([v], dtype=np.float64)
-                            )
-                except AppendError as exc:
-                    errors.append((lset, str(exc)))
-            self.samples_appended += accepted
-        return accepted, errors
+        """Append a batch; returns (accepted count, [(labels, error text)])."""
+        items = list(samples)
+        if not items:
+            return 0, []
+        errors: list[tuple[Labels, str]] = [(s[0], "empty label set") for s in items if not s[0]]
+        if errors:
+            items = [s for s in items if s[0]]
+        label_sets = [s[0] for s in items]
+        refs = self.refs(label_sets)
+        ts = np.array([s[1] for s in items], dtype=np.int64)
+        vs = np.array([s[2] for s in items], dtype=np.float64)
+        res = self.append_refs(refs, ts, vs, collect_errors=True)
+        return res.accepted, errors + [(label_sets[i], str(e)) for i, e in res.errors]
 
     def append_series(
         self, labels: Labels | Mapping[str, str], timestamps: Iterable[int], values: Iterable[float]
     ) -> int:
-        """Bulk-load one series (fast path when samples are newer than the head)."""
-        lset = labels if isinstance(labels, tuple) else make_labels(labels)
+        """Bulk-load one series; returns the number of samples accepted."""
         ts = np.asarray(
-            list(timestamps) if not isinstance(timestamps, np.ndarray) else timestamps, dtype=np.int64
+            timestamps if isinstance(timestamps, np.ndarray) else list(timestamps), dtype=np.int64
         )
-        vs = np.asarray(list(values) if not isinstance(values, np.ndarray) else values, dtype=np.float64)
+        vs = np.asarray(values if isinstance(values, np.ndarray) else list(values), dtype=np.float64)
         if ts.shape != vs.shape:
             raise ValueError("timestamps and values differ in length")
-        with self._lock:
-            series = self._series(lset)
-            if len(ts) and bool(np.all(np.diff(ts) > 0)) and int(ts[0]) > series.last_t:
-                old_t, old_v = series.arrays()
-                series._rebuild(np.concatenate([old_t, ts]), np.concatenate([old_v, vs]))
-                self.samples_appended += len(ts)
-                self.max_time = max(self.max_time, int(ts[-1]))
-                if self.sink is not None:
-                    self.sink.samples_appended(series.id, ts, vs)
-                return len(ts)
-        accepted = 0
-        for t, v in zip(ts.tolist(), vs.tolist(), strict=True):
-            try:
-                self.append(lset, t, v)
-                accepted += 1
-            except AppendError:
-                pass
-        return accepted
+        ref = self.ref(labels)
+        return self.append_refs(np.full(len(ts), ref, dtype=np.int64), ts, vs).accepted
 
+    # -- retention -------------------------------------------------------------------------------
     def apply_retention(self, now_ms: int | None = None) -> int:
         """Drop samples older than ``(now or newest sample) - retention``; returns series removed."""
         reference = self.max_time if now_ms is None else now_ms
+        if reference == _MIN_T:
+            return 0
         return self.truncate(reference - self.retention_ms)
 
     def truncate(self, before_ms: int) -> int:
         with self._lock:
-            dead: set[int] = set()
-            for series in self._by_id.values():
-                first = series.min_time
-                if first is not None and first < before_ms:
-                    series.truncate(before_ms)
-                if not len(series):
-                    dead.add(series.id)
-            labels_of = {sid: self._by_id[sid].labels for sid in dead}
-            self._index.remove(dead, labels_of)
-            for sid in dead:
-                series = self._by_id.pop(sid)
-                del self._by_labels[series.labels]
-            if self.sink is not None:
-                self.sink.truncated(before_ms)
-            return len(dead)
+            oldest = self.min_time
+            if oldest is None or oldest >= before_ms:
+                return 0
+            if self.journal is not None:
+                self.journal.log_truncate(before_ms)
+            removed = self._truncate_locked(before_ms)
+            if self.journal is not None:
+                self.journal.commit()
+            return removed
+
+    def _truncate_locked(self, before_ms: int) -> int:
+        self._flush_ooo()
+        kept: list[Block] = []
+        for block in self._blocks:
+            cut = block.truncate(before_ms)
+            if cut is not None:
+                kept.append(cut)
+        self._blocks = kept
+        self._head.truncate(before_ms)
+        counts = np.zeros(len(self._labels), dtype=np.int64)
+        counts[: min(len(counts), self._head.capacity)] += self._head.n[: len(counts)]
+        for block in self._blocks:
+            counts[block.refs] += block.counts()
+        dead = [ref for ref, lset in enumerate(self._labels) if lset is not None and counts[ref] == 0]
+        if dead:
+            labels_of: dict[int, Labels] = {}
+            for ref in dead:
+                lset = self._labels[ref]
+                assert lset is not None
+                labels_of[ref] = lset
+                del self._by_labels[lset]
+                self._labels[ref] = None
+            self._index.remove(set(dead), labels_of)
+            self._rank = None
+        return len(dead)
+
+    def _label_order(self, refs: I64) -> I64:
+        """``refs`` ordered by their label sets, the order Prometheus' storage returns series in."""
+        if len(refs) < 2:
+            return refs
+        if self._rank is None or len(self._rank) < len(self._labels):
+            live = sorted((lset, ref) for ref, lset in enumerate(self._labels) if lset is not None)
+            rank = np.zeros(len(self._labels), dtype=np.int64)
+            rank[np.array([ref for _, ref in live], dtype=np.int64)] = np.arange(len(live), dtype=np.int64)
+            self._rank = rank
+        return refs[np.argsort(self._rank[refs], kind="stable")]
 
     # -- reading ---------------------------------------------------------------------------------
+    def select_refs(self, matchers: list[LabelMatcher]) -> I64:
+        with self._lock:
+            return self._index.select(matchers)
+
+    def gather(self, refs: I64, mint: int, maxt: int) -> tuple[I64, I64, F64]:
+        """Samples of ``refs`` (any order) in ``[mint, maxt]``: (counts per ref, ts, vs) grouped by ref,
+        in time order within a ref."""
+        with self._lock:
+            if self._ooo:
+                self._flush_ooo()
+            parts: list[tuple[I64, I64, F64]] = []
+            resort = False
+            for block in self._blocks:
+                if block.maxt < mint or block.mint > maxt:
+                    continue
+                lo, hi = block.window(refs, mint, maxt)
+                cnt = hi - lo
+                if not cnt.any():
+                    continue
+                idx = ranges(lo, cnt)
+                parts.append((cnt, block.ts[idx].astype(np.int64) + block.t_base, block.vs[idx]))
+                resort |= not block.sorted
+            lo, hi = self._head.window(refs, mint, maxt)
+            cnt = hi - lo
+            if cnt.any():
+                idx = ranges(lo, cnt)
+                parts.append((cnt, self._head.t.ravel()[idx], self._head.v.ravel()[idx]))
+        if not parts:
+            return np.zeros(len(refs), dtype=np.int64), np.empty(0, dtype=np.int64), np.empty(0)
+        if len(parts) == 1:
+            counts, ts, vs = parts[0]
+        else:
+            counts = np.sum([p[0] for p in parts], axis=0)
+            offsets = np.zeros(len(refs) + 1, dtype=np.int64)
+            np.cumsum(counts, out=offsets[1:])
+            ts = np.empty(int(offsets[-1]), dtype=np.int64)
+            vs = np.empty(int(offsets[-1]), dtype=np.float64)
+            before = offsets[:-1].copy()
+            for cnt, pt, pv in parts:
+                dst = ranges(before, cnt)
+                ts[dst] = pt
+                vs[dst] = pv
+                before += cnt
+        if resort and len(ts):
+            rows = np.repeat(np.arange(len(refs)), counts)
+            order = np.lexsort((ts, rows))
+            ts, vs = ts[order], vs[order]
+        return counts, ts, vs
+
+    def select_set(
+        self,
+        matchers: list[LabelMatcher],
+        mint: int | None = None,
+        maxt: int | None = None,
+        *,
+        drop_empty: bool = True,
+    ) -> SeriesSet:
+        """Series matching all matchers (in label order) with their samples in [mint, maxt]."""
+        with self._lock:
+            refs = self._label_order(self._index.select(matchers))
+            labels_all = self._labels
+            counts, ts, vs = self.gather(
+                refs, _MIN_T if mint is None else mint, (1 << 63) - 1 if maxt is None else maxt
+            )
+            if drop_empty and len(refs) and not counts.all():
+                keep = counts > 0
+                refs, counts = refs[keep], counts[keep]
+            labels = [labels_all[r] for r in refs.tolist()]
+        offsets = np.zeros(len(refs) + 1, dtype=np.int64)
+        np.cumsum(counts, out=offsets[1:])
+        return SeriesSet(refs, labels, offsets, ts, vs)
+
     def select(
         self, matchers: list[LabelMatcher], mint: int | None = None, maxt: int | None = None
     ) -> list[SeriesData]:
         """Series matching all matchers, sorted by label set, with samples in [mint, maxt]."""
-        with self._lock:
-            ids = self._index.select(matchers)
-            out: list[SeriesData] = []
-            for sid in ids.tolist():
-                series = self._by_id[sid]
-                ts, vs = series.arrays()
-                if mint is not None or maxt is not None:
-                    lo = 0 if mint is None else int(np.searchsorted(ts, mint, side="left"))
-                    hi = len(ts) if maxt is None else int(np.searchsorted(ts, maxt, side="right"))
-                    ts, vs = ts[lo:hi], vs[lo:hi]
-                out.append(SeriesData(sid, series.labels, ts, vs))
+        found = self.select_set(matchers, mint, maxt)
+        out = [found.series(i) for i in range(len(found))]
         out.sort(key=lambda s: s.labels)
         return out
 
@@ -344,9 +687,8 @@ class Storage:
     ) -> list[Labels]:
         seen: set[Labels] = set()
         for matchers in matcher_sets or [[]]:
-            for s in self.select(matchers, mint, maxt):
-                if len(s.timestamps) or (mint is None and maxt is None):
-                    seen.add(s.labels)
+            found = self.select_set(matchers, mint, maxt)
+            seen.update(found.labels)
         return sorted(seen)
 
     def label_names(
@@ -380,6 +722,113 @@ class Storage:
                     values.add(v)
         return sorted(values)
 
+    # -- statistics ------------------------------------------------------------------------------
     @property
-    def num_series(self) -> int:
-        return len(self._by_id)
+    def num_samples(self) -> int:
+        with self._lock:
+            return self._head.num_samples + sum(b.num_samples for b in self._blocks) + len(self._ooo)
+
+    def sample_bytes(self) -> int:
+        """Bytes held by sample data (blocks + the head's arrays)."""
+        with self._lock:
+            return self._head.nbytes + sum(b.nbytes for b in self._blocks)
+
+    @property
+    def num_blocks(self) -> int:
+        return len(self._blocks)
+
+    @property
+    def min_time(self) -> int | None:
+        with self._lock:
+            self._flush_ooo()
+            times = [b.mint for b in self._blocks]
+            refs = np.flatnonzero(self._head.n)
+            if len(refs):
+                times.append(int(self._head.t[refs, 0].min()))
+            return min(times) if times else None
+
+    def last_sample(self, ref: int) -> tuple[int, float] | None:
+        """The newest sample of a series (what the next in-order append is compared with)."""
+        with self._lock:
+            t = int(self._last_t[ref]) if ref < len(self._last_t) else _MIN_T
+            if t == _MIN_T:
+                return None
+            bits = np.array([self._last_bits[ref]], dtype=np.uint64)
+            return t, float(bits.view(np.float64)[0])
+
+    # -- persistence hooks -------------------------------------------------------------------------
+    def export_state(self) -> StorageState:
+        """A consistent copy of everything (blocks are immutable and shared, not copied)."""
+        with self._lock:
+            self._flush_ooo()
+            refs = [r for r, lset in enumerate(self._labels) if lset is not None]
+            labels = [self._labels[r] for r in refs]
+            head = self._head.rows_data()
+            n = len(self._labels)
+            return StorageState(
+                series_refs=np.array(refs, dtype=np.int64),
+                series_labels=[lset for lset in labels if lset is not None],
+                next_ref=n,
+                last_t=self._last_t[:n].copy(),
+                last_bits=self._last_bits[:n].copy(),
+                head=head,
+                blocks=list(self._blocks),
+                max_time=self.max_time,
+                samples_appended=self.samples_appended,
+                unsorted=self._unsorted,
+            )
+
+    def import_state(self, state: StorageState) -> None:
+        """Replace the contents with a snapshot (no journaling)."""
+        with self._lock:
+            self._index = PostingsIndex()
+            self._labels = [None]
+            self._by_labels = {}
+            self._last_t = np.full(max(1024, state.next_ref), _MIN_T, dtype=np.int64)
+            self._last_bits = np.zeros(len(self._last_t), dtype=np.uint64)
+            self._mark = np.zeros(len(self._last_t), dtype=np.int64)
+            self._head = Head(self._head.width, len(self._last_t))
+            for ref, lset in zip(state.series_refs.tolist(), state.series_labels, strict=True):
+                self._create(lset, ref)
+            while len(self._labels) < state.next_ref:
+                self._labels.append(None)
+            self._last_t[: len(state.last_t)] = state.last_t
+            self._last_bits[: len(state.last_bits)] = state.last_bits
+            self._head.load_rows(*state.head)
+            self._blocks = list(state.blocks)
+            self._ooo = []
+            self._ooo_keys = {}
+            self._unsorted = state.unsorted
+            self.max_time = state.max_time
+            self.samples_appended = state.samples_appended
+
+    def replay_series(self, refs: Sequence[int], labels: Sequence[Labels]) -> None:
+        with self._lock:
+            for ref, lset in zip(refs, labels, strict=True):
+                if lset not in self._by_labels:
+                    self._create(lset, ref)
+
+    def replay_samples(self, refs: I64, ts: I64, vs: F64, *, in_order: bool) -> None:
+        with self._lock:
+            if in_order:
+                self._apply_in_order(refs, ts, vs, log=False)
+            else:
+                self._apply_ooo(refs, ts, vs, log=False)
+
+    def replay_truncate(self, before_ms: int) -> None:
+        with self._lock:
+            self._truncate_locked(before_ms)
+
+
+@dataclass
+class StorageState:
+    series_refs: I64
+    series_labels: list[Labels]
+    next_ref: int
+    last_t: I64
+    last_bits: U64
+    head: tuple[I64, I64, I64, F64]
+    blocks: list[Block]
+    max_time: int
+    samples_appended: int
+    unsorted: bool

@@ -63,6 +63,35 @@ def _safe_t(arr: I64, idx: I64) -> I64:
     return arr[np.clip(idx, 0, len(arr) - 1)]
 
 
+def _counter_corrections(w: Window, ok: B) -> F64:
+    """Per window, the sum of the values just before each counter reset inside it (what
+    Prometheus adds back to last - first). Few windows with resets: summed in Prometheus' order;
+    many: from per-series prefix sums (differences only in the last bits)."""
+    out = np.zeros(len(w.lo))
+    drops = w.vs[1:] < w.vs[:-1]  # drops[i]: a reset at sample i+1
+    if not drops.any():
+        return out
+    cum = np.concatenate([[0], np.cumsum(drops)])
+    last = len(cum) - 1
+    counts = np.where(ok, cum[np.clip(w.hi - 1, 0, last)] - cum[np.clip(w.lo, 0, last)], 0)
+    affected = np.flatnonzero(counts > 0)
+    if len(affected) <= 2000:
+        for win in affected.tolist():
+            lo, hi = int(w.lo[win]), int(w.hi[win])
+            seg = w.vs[lo:hi]
+            acc = 0.0
+            for j in np.nonzero(seg[1:] < seg[:-1])[0].tolist():
+                acc += float(seg[j])
+            out[win] = acc
+        return out
+    dropped = np.concatenate([np.where(drops, w.vs[:-1], 0.0), [0.0]])
+    prefix = np.concatenate([[0.0], np.cumsum(dropped)])
+    # corrections of samples lo .. hi-2 (the reset happening at lo+1 .. hi-1)
+    sel = affected
+    out[sel] = prefix[w.hi[sel] - 1] - prefix[w.lo[sel]]
+    return out
+
+
 def extrapolated_rate(w: Window, is_counter: bool, is_rate: bool) -> tuple[F64, B]:
     n = w.n
     ok = n >= 2
@@ -74,20 +103,7 @@ def extrapolated_rate(w: Window, is_counter: bool, is_rate: bool) -> tuple[F64, 
     last_t = _safe_t(w.ts, last_i)
     result = last_v - first_v
     if is_counter and len(w.vs) > 1:
-        drops = w.vs[1:] < w.vs[:-1]  # drops[i]: a reset at sample i+1
-        if drops.any():
-            cum = np.concatenate([[0], np.cumsum(drops)])
-            # resets at samples lo+1 .. hi-1  → drops indexes lo .. hi-2
-            counts = np.where(
-                ok, cum[np.clip(w.hi - 1, 0, len(cum) - 1)] - cum[np.clip(w.lo, 0, len(cum) - 1)], 0
-            )
-            for step in np.nonzero(counts > 0)[0].tolist():
-                lo, hi = int(w.lo[step]), int(w.hi[step])
-                acc = float(result[step])
-                seg = w.vs[lo:hi]
-                for j in np.nonzero(seg[1:] < seg[:-1])[0].tolist():
-                    acc += float(seg[j])
-                result[step] = acc
+        result = result + _counter_corrections(w, ok)
     range_start = w.eff - w.range_ms
     range_end = w.eff
     dur_start = (first_t - range_start) / 1000.0
@@ -185,7 +201,31 @@ def f_avg_over_time(w: Window) -> tuple[F64, B]:
         return np.where(np.isinf(mean), mean, mean + c), w.n > 0
 
 
+_SPARSE_TABLE_LIMIT = 1 << 25  # elements of all levels together
+
+
 def _extreme(w: Window, is_max: bool) -> tuple[F64, B]:
+    n = w.n
+    longest = int(n.max()) if len(n) else 0
+    levels = max(longest, 1).bit_length()
+    if longest > 8 and len(w.vs) * levels <= _SPARSE_TABLE_LIMIT:
+        # A sparse table: level j holds the extreme of every run of 2**j samples, so any window is
+        # the extreme of two overlapping runs. fmax/fmin skip NaN like Prometheus' loop does (the
+        # result is NaN only when every value is).
+        pick = np.fmax if is_max else np.fmin
+        table = [w.vs]
+        for lvl in range(1, levels):
+            prev = table[-1]
+            half = 1 << (lvl - 1)
+            table.append(pick(prev[:-half], prev[half:]))
+        ok = n > 0
+        run = np.floor(np.log2(np.maximum(n, 1))).astype(np.int64)
+        out = np.full(len(n), np.nan)
+        for level in np.unique(run[ok]).tolist():
+            sel = np.flatnonzero(ok & (run == level))
+            arr = table[level]
+            out[sel] = pick(arr[w.lo[sel]], arr[w.hi[sel] - (1 << level)])
+        return out, ok
     cur = _safe(w.vs, w.lo)
     for active, idx in _positions(w):
         v = w.vs[idx]
@@ -249,12 +289,53 @@ def quantile(q: float, values: F64) -> float:
     return float(ordered[int(lower)]) * (1 - weight) + float(ordered[int(upper)]) * weight
 
 
+def sorted_windows(w: Window, chunk: int = 1 << 20) -> tuple[F64, I64]:
+    """Each window's values in Go's float order (NaN first), padded at the end: a (windows, width)
+    matrix, built in chunks so long range queries stay within memory."""
+    n = w.n
+    width = int(n.max()) if len(n) else 0
+    out = np.empty((len(n), width))
+    if width == 0:
+        return out, n
+    rows_per_chunk = max(1, chunk // width)
+    cols = np.arange(width)
+    for start in range(0, len(n), rows_per_chunk):
+        stop = min(start + rows_per_chunk, len(n))
+        inside = cols[None, :] < n[start:stop, None]
+        idx = np.where(inside, w.lo[start:stop, None] + cols[None, :], 0)
+        vals = w.vs[idx] if len(w.vs) else np.zeros(idx.shape)
+        # Sort keys: padding last, NaN first (Go's sort.Float64s), then by value.
+        group = np.where(inside, np.where(np.isnan(vals), 0, 1), 2)
+        order = np.lexsort((np.where(np.isnan(vals), 0.0, vals), group), axis=1)
+        out[start:stop] = np.take_along_axis(vals, order, axis=1)
+    return out, n
+
+
+def quantile_sorted(q: F64, ordered: F64, n: I64) -> F64:
+    """Prometheus' ``quantile`` on per-row sorted values (``n`` valid entries per row)."""
+    res = np.full(len(n), np.nan)
+    ok = n > 0
+    with np.errstate(all="ignore"):
+        nf = n.astype(np.float64)
+        rank = q * (nf - 1)
+        lower = np.maximum(0.0, np.floor(rank))
+        upper = np.minimum(nf - 1, lower + 1)
+        weight = rank - np.floor(rank)
+        rows = np.arange(len(n))
+        li = np.clip(np.nan_to_num(lower), 0, max(ordered.shape[1] - 1, 0)).astype(np.int64)
+        ui = np.clip(np.nan_to_num(upper), 0, max(ordered.shape[1] - 1, 0)).astype(np.int64)
+        if ordered.shape[1]:
+            val = ordered[rows, li] * (1 - weight) + ordered[rows, ui] * weight
+            res = np.where(ok, val, np.nan)
+    res = np.where(ok & np.isnan(q), np.nan, res)
+    res = np.where(ok & (q < 0), -np.inf, res)
+    res = np.where(ok & (q > 1), np.inf, res)
+    return res
+
+
 def f_quantile_over_time(w: Window) -> tuple[F64, B]:
-    q = w.args[0]
-    out = np.full(len(w.n), math.nan)
-    for step in np.nonzero(w.n > 0)[0].tolist():
-        out[step] = quantile(float(q[step]), w.vs[w.lo[step] : w.hi[step]])
-    return out, w.n > 0
+    ordered, n = sorted_windows(w)
+    return quantile_sorted(w.args[0], ordered, n), n > 0
 
 
 def _count_flags(w: Window, flags: B) -> F64:
@@ -324,6 +405,24 @@ def f_predict_linear(w: Window) -> tuple[F64, B]:
         return slope * w.args[0] + intercept, w.n >= 2
 
 
+def f_holt_winters(w: Window) -> tuple[F64, B]:
+    """Prometheus 2.x ``holt_winters`` (double exponential smoothing), window by window in step."""
+    sf, tf = w.args
+    n = w.n
+    s1 = _safe(w.vs, w.lo)
+    b = _safe(w.vs, w.lo + 1) - s1
+    s0 = np.zeros(len(n))
+    with np.errstate(all="ignore"):
+        for i in range(1, int(n.max()) if len(n) else 0):
+            active = n > i
+            x = sf * _safe(w.vs, w.lo + i)
+            if i > 1:
+                b = np.where(active, tf * (s1 - s0) + (1 - tf) * b, b)
+            y = (1 - sf) * (s1 + b)
+            s0, s1 = np.where(active, s1, s0), np.where(active, x + y, s1)
+    return s1, n >= 2
+
+
 RANGE_FUNCTIONS: dict[str, Callable[[Window], tuple[F64, B]]] = {
     "rate": f_rate,
     "increase": f_increase,
@@ -344,4 +443,5 @@ RANGE_FUNCTIONS: dict[str, Callable[[Window], tuple[F64, B]]] = {
     "resets": f_resets,
     "deriv": f_deriv,
     "predict_linear": f_predict_linear,
+    "holt_winters": f_holt_winters,
 }

@@ -1,5 +1,5 @@
 """Prometheus relabeling (``model/relabel``): replace, keep, drop, hashmod, labelmap, labeldrop,
-labelkeep, lowercase, uppercase, keepequal, dropequal."""
+labelkeep, lowercase, uppercase, keepequal, dropequal — with Prometheus 2.42's checks and messages."""
 
 from __future__ import annotations
 
@@ -11,11 +11,15 @@ from typing import Any
 
 from flightdeck.tsdb.labels import LABEL_NAME_RE
 from flightdeck.tsdb.regex import RegexError, compile_anchored, expand_template
+from flightdeck.util.gofmt import go_quote
 
 ACTIONS = (
     "replace", "keep", "drop", "hashmod", "labelmap", "labeldrop", "labelkeep",
     "lowercase", "uppercase", "keepequal", "dropequal",
 )  # fmt: skip
+
+# A target label (or labelmap replacement) made of name characters and $ references.
+_RELABEL_TARGET = re.compile(r"^(?:(?:[a-zA-Z_]|\$(?:\{\w+\}|\w+))+\w*)+$", re.ASCII)
 
 
 class RelabelConfigError(ValueError):
@@ -34,24 +38,37 @@ class RelabelConfig:
     _compiled: re.Pattern[str] = field(init=False, repr=False, compare=False)
 
     def __post_init__(self) -> None:
-        if self.action not in ACTIONS:
-            raise RelabelConfigError(f"unknown relabel action {self.action!r}")
         try:
             object.__setattr__(self, "_compiled", compile_anchored(self.regex))
         except RegexError as exc:
             raise RelabelConfigError(str(exc)) from exc
         a = self.action
-        if (
-            a in ("replace", "hashmod", "lowercase", "uppercase", "keepequal", "dropequal")
-            and not self.target_label
-        ):
-            raise RelabelConfigError(f"relabel configuration for {a} action requires 'target_label' value")
-        if a == "hashmod" and self.modulus == 0:
+        if a not in ACTIONS:
+            raise RelabelConfigError(f"unknown relabel action {go_quote(a)}")
+        if self.modulus == 0 and a == "hashmod":
             raise RelabelConfigError("relabel configuration for hashmod requires non-zero modulus")
-        if a in ("lowercase", "uppercase", "hashmod", "keepequal", "dropequal") and not LABEL_NAME_RE.match(
-            self.target_label
+        needs_target = ("replace", "hashmod", "lowercase", "uppercase", "keepequal", "dropequal")
+        if a in needs_target and not self.target_label:
+            raise RelabelConfigError(f"relabel configuration for {a} action requires 'target_label' value")
+        templated = ("replace", "lowercase", "uppercase", "keepequal", "dropequal")
+        if a in templated and not _RELABEL_TARGET.match(self.target_label):
+            raise RelabelConfigError(
+                f"{go_quote(self.target_label)} is invalid 'target_label' for {a} action"
+            )
+        if a in ("lowercase", "uppercase", "keepequal", "dropequal") and self.replacement != "$1":
+            raise RelabelConfigError(f"'replacement' can not be set for {a} action")
+        if a == "labelmap" and not _RELABEL_TARGET.match(self.replacement):
+            raise RelabelConfigError(f"{go_quote(self.replacement)} is invalid 'replacement' for {a} action")
+        if a == "hashmod" and not LABEL_NAME_RE.match(self.target_label):
+            raise RelabelConfigError(
+                f"{go_quote(self.target_label)} is invalid 'target_label' for {a} action"
+            )
+        if a in ("dropequal", "keepequal") and (
+            self.regex != "(.*)" or self.modulus or self.separator != ";" or self.replacement != "$1"
         ):
-            raise RelabelConfigError(f"\"{self.target_label}\" is invalid 'target_label' for {a} action")
+            raise RelabelConfigError(
+                f"{a} action requires only 'source_labels' and `target_label`, and no other fields"
+            )
         if a in ("labeldrop", "labelkeep") and (
             self.source_labels
             or self.target_label
@@ -67,15 +84,19 @@ class RelabelConfig:
         unknown = set(raw) - known
         if unknown:
             raise RelabelConfigError(f"field {sorted(unknown)[0]} not found in type relabel.plain")
-        regex = raw.get("regex", "(.*)")
+        action = str(raw.get("action", "replace"))
+        if action == "":
+            raise RelabelConfigError("relabel action cannot be empty")
+        if action.lower() not in ACTIONS:
+            raise RelabelConfigError(f"unknown relabel action {go_quote(action)}")
         return cls(
             source_labels=tuple(str(s) for s in raw.get("source_labels") or ()),
             separator=str(raw.get("separator", ";")),
-            regex=str(regex),
+            regex=str(raw.get("regex", "(.*)")),
             modulus=int(raw.get("modulus", 0)),
             target_label=str(raw.get("target_label", "")),
             replacement=str(raw.get("replacement", "$1")),
-            action=str(raw.get("action", "replace")).lower(),
+            action=action.lower(),
         )
 
 
@@ -118,12 +139,13 @@ def _apply(lset: dict[str, str], cfg: RelabelConfig) -> dict[str, str] | None:
         out[cfg.target_label] = str(int.from_bytes(digest[8:], "big") % cfg.modulus)
         return out
     if a == "labelmap":
-        for name, value in lset.items():
+        # Sorted like a labels.Labels; later sets win, as in Prometheus' label builder.
+        for name in sorted(lset):
             m = rx.fullmatch(name)
             if m is not None:
                 new = expand_template(cfg.replacement, m)
-                if value:
-                    out[new] = value
+                if lset[name]:
+                    out[new] = lset[name]
                 else:
                     out.pop(new, None)
         return out
@@ -131,7 +153,7 @@ def _apply(lset: dict[str, str], cfg: RelabelConfig) -> dict[str, str] | None:
         return {k: v for k, v in out.items() if not rx.fullmatch(k)}
     if a == "labelkeep":
         return {k: v for k, v in out.items() if rx.fullmatch(k)}
-    raise RelabelConfigError(f"relabel: unknown relabel action type {a!r}")
+    raise RelabelConfigError(f"relabel: unknown relabel action type {go_quote(a)}")
 
 
 def relabel(labels: Mapping[str, str], configs: Sequence[RelabelConfig]) -> dict[str, str] | None:
