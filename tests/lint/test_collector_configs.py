@@ -33,3 +33,15 @@ def test_unknown_component_is_reported(tmp_path: Path) -> None:
     [diag] = lint_paths([tmp_path])
     assert diag.severity is Severity.ERROR
     assert "unknown type" in diag.message and '"nope"' in diag.message
+
+
+def test_core_kinds_get_the_api_servers_checks_and_unsupported_field_warnings(tmp_path: Path) -> None:
+    (tmp_path / "d.yaml").write_text(
+        "apiVersion: apps/v1\nkind: Deployment\nmetadata:\n  name: x\nspec:\n  replicas: 1\n"
+        "  selector:\n    matchLabels: {app: x}\n  template:\n    metadata:\n      labels: {app: x}\n"
+        "    spec:\n      nodeSelector: {a: b}\n      containers:\n        - name: x\n          image: busybox\n"
+        "          bogus: 1\n"
+    )
+    found = [(d.line, d.severity, d.path) for d in lint_paths([tmp_path])]
+    assert (13, Severity.WARNING, "spec.template.spec.nodeSelector") in found
+    assert any(line == 17 and sev is Severity.ERROR for line, sev, _ in found)

@@ -5,6 +5,7 @@ from __future__ import annotations
 from collections.abc import Iterable
 from pathlib import Path
 
+from flightdeck.kube.kinds import kind_spec, lint_object
 from flightdeck.kube.manifest import Manifest, ManifestError, format_path, iter_manifest_files, load_file
 from flightdeck.kube.objects import (
     OTHER_KNOWN_KINDS,
@@ -36,7 +37,22 @@ def lint_paths(paths: Iterable[str | Path]) -> list[Diagnostic]:
             diagnostics.append(at(manifest, (), Severity.ERROR, "a manifest needs apiVersion and kind"))
             continue
         if kind not in KINDS:
-            if kind not in OTHER_KNOWN_KINDS:
+            if kind_spec(kind) is not None:
+                # Core kinds and Argo CD's: the API server's structural checks, and warnings for valid
+                # Kubernetes fields the local node does not act on.
+                for problem in lint_object(manifest.obj):
+                    severity = Severity.ERROR if problem.severity == "error" else Severity.WARNING
+                    shown = format_path(problem.path) if problem.show_path else ""
+                    diagnostics.append(
+                        Diagnostic(
+                            manifest.source.file,
+                            manifest.source.line_of(problem.path),
+                            severity,
+                            problem.message,
+                            shown,
+                        )
+                    )
+            elif kind not in OTHER_KNOWN_KINDS:
                 diagnostics.append(
                     at(
                         manifest,
