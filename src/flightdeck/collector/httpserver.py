@@ -46,7 +46,7 @@ NOT_FOUND = Response(
 
 
 class BodyTooLarge(Exception):
-    pass
+    """A request body over the configured limit; answered with 413."""
 
 
 _REASONS = {s.value: s.phrase for s in HTTPStatus}

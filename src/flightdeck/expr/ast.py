@@ -16,7 +16,7 @@ class Node:
 
 @dataclass(eq=False, slots=True)
 class NilNode(Node):
-    pass
+    """The ``nil`` literal."""
 
 
 @dataclass(eq=False, slots=True)

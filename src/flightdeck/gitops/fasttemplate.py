@@ -18,7 +18,7 @@ _TEMPLATED = re.compile(r"\{\{.*\}\}")  # Go's ".*{{.*}}.*": '.' stops at newlin
 
 
 class TemplateError(ValueError):
-    pass
+    """A ``{{…}}`` tag fasttemplate cannot parse (an unterminated tag)."""
 
 
 def replace(template: str, params: Mapping[str, Any]) -> str:

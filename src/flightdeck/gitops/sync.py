@@ -79,7 +79,7 @@ _KIND_ORDER = {kind: i - len(_KIND_ORDER_LIST) for i, kind in enumerate(_KIND_OR
 
 
 class SyncNotSupported(ValueError):
-    pass
+    """A sync option or source this Argo CD emulation does not implement; the text names it."""
 
 
 def has_option(obj: Mapping[str, Any] | None, option: str) -> bool:

@@ -25,7 +25,7 @@ _DECIMAL = {
 
 
 class QuantityError(ValueError):
-    pass
+    """A Kubernetes quantity that does not parse (apimachinery's message)."""
 
 
 def parse_quantity(value: object) -> Decimal:

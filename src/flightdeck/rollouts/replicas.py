@@ -16,7 +16,7 @@ RS = Mapping[str, Any]
 
 
 class IntOrPercentError(ValueError):
-    pass
+    """maxSurge/maxUnavailable that is neither an int nor a percentage."""
 
 
 def _int_or_percent(value: Any) -> tuple[int, bool]:

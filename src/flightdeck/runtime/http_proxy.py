@@ -25,7 +25,7 @@ _HOP_BY_HOP = frozenset({b"proxy-connection", b"proxy-authorization", b"keep-ali
 
 
 class _BadRequest(Exception):
-    pass
+    """A proxied request line or header block that does not parse; answered with 400."""
 
 
 async def _read_head(reader: asyncio.StreamReader) -> bytes | None:

@@ -12,7 +12,7 @@ from collections.abc import Iterable
 
 
 class AddressesExhausted(Exception):
-    pass
+    """Every loopback address of the pool is in use."""
 
 
 class LoopbackPool:

@@ -24,7 +24,6 @@ from __future__ import annotations
 import hmac
 import json
 import threading
-import time
 from collections.abc import Iterator
 from http import HTTPStatus
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
@@ -90,7 +89,7 @@ class _Handler(BaseHTTPRequestHandler):
     server_version = "flightdeck"
 
     def log_message(self, format: str, *args: Any) -> None:
-        pass
+        """No access log: the CLI's calls would drown the server's own output."""
 
     def do_GET(self) -> None:
         self._dispatch("GET")
@@ -113,7 +112,7 @@ class _Handler(BaseHTTPRequestHandler):
         except ApiError as exc:
             self._json(exc.status, {"error": exc.message})
         except (BrokenPipeError, ConnectionResetError):
-            pass
+            return  # the client went away (Ctrl-C on `logs -f`); nothing to answer
         except Exception as exc:  # the API stays up; the caller sees what went wrong
             self._json(500, {"error": f"internal error: {type(exc).__name__}: {exc}"})
 
@@ -215,14 +214,3 @@ class _Handler(BaseHTTPRequestHandler):
 def _prepend(first: bytes, rest: Iterator[bytes]) -> Iterator[bytes]:
     yield first
     yield from rest
-
-
-def follow_file(path: Any, *, poll: float = 0.25, stop: threading.Event | None = None) -> Iterator[bytes]:
-    """Yield what is appended to ``path`` until ``stop`` is set (``tail -f`` for pod logs)."""
-    with open(path, "rb") as handle:
-        while stop is None or not stop.is_set():
-            chunk = handle.read(65536)
-            if chunk:
-                yield chunk
-            else:
-                time.sleep(poll)

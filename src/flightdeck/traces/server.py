@@ -28,7 +28,7 @@ MAX_QUERY_BODY = 20 * 1024 * 1024
 
 
 class _BodyError(Exception):
-    pass
+    """A request body the query API cannot read; answered with 400."""
 
 
 def _read_body(handler: http.server.BaseHTTPRequestHandler) -> bytes:

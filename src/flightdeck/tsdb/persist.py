@@ -36,7 +36,7 @@ MANIFEST = "SNAPSHOT"
 
 
 class DataDirError(Exception):
-    pass
+    """A data directory that cannot be created or whose snapshot cannot be loaded."""
 
 
 def _write_npz(path: Path, **arrays: Any) -> None:

@@ -21,7 +21,7 @@ _PERL_GROUP = re.compile(r"\(\?(P?<[A-Za-z_][A-Za-z0-9_]*>|[imsU]*(?:-[imsU]*)?:
 
 
 class RegexError(ValueError):
-    pass
+    """A relabeling or matcher regex RE2 would reject."""
 
 
 def _go_error(code: str, expr: str) -> RegexError:

@@ -50,7 +50,7 @@ SEGMENT_BYTES = 128 << 20
 
 
 class WALError(Exception):
-    pass
+    """A write-ahead-log segment that cannot be written or read."""
 
 
 def segment_name(n: int) -> str:

@@ -56,12 +56,12 @@ class FieldNode:
 
 @dataclass(frozen=True, slots=True)
 class WildcardNode:
-    pass
+    """``*``: every element or value."""
 
 
 @dataclass(frozen=True, slots=True)
 class RecursiveNode:
-    pass
+    """``..``: the node and all its descendants."""
 
 
 @dataclass(frozen=True, slots=True)

@@ -193,7 +193,7 @@ def _path_join(base: str, endpoint: str) -> str:
 
 
 class TimeExprError(Exception):
-    pass
+    """A ``{{…}}`` time expression in a Prometheus query that does not evaluate."""
 
 
 _TIME_TOKEN = re.compile(

@@ -50,7 +50,7 @@ CUSTOMERS = {
 
 
 class CustomerNotFound(Exception):
-    pass
+    """An unknown customer id; the customer service answers with the original's error text."""
 
 
 def go_atoi(text: str) -> int | None:

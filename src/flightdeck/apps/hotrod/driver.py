@@ -72,7 +72,7 @@ class Driver:
 
 
 class RedisTimeout(Exception):
-    pass
+    """The simulated Redis timeout of every fifth driver lookup."""
 
 
 def go_status_name(code: grpc.StatusCode) -> str:

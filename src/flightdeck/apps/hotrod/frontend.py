@@ -78,7 +78,7 @@ def go_minutes(eta_ns: int) -> str:
 
 
 class DispatchError(Exception):
-    pass
+    """A /dispatch that fails (fault injection or a back-end error); answered with 500."""
 
 
 @dataclass

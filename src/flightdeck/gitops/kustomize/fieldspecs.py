@@ -11,7 +11,7 @@ from flightdeck.gitops.kustomize.resource import Gvk
 
 
 class FieldSpecError(ValueError):
-    pass
+    """A kustomize ``configurations:`` field spec that does not parse."""
 
 
 @dataclasses.dataclass(frozen=True, slots=True)

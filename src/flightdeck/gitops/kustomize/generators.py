@@ -18,7 +18,7 @@ _ENV_NAME = re.compile(r"^[-._a-zA-Z][-._a-zA-Z0-9]*$")
 
 
 class GeneratorError(ValueError):
-    pass
+    """A configMapGenerator/secretGenerator entry kustomize would reject."""
 
 
 def encode_hash(hex_digest: str) -> str:

@@ -9,7 +9,7 @@ from typing import Any
 
 
 class JsonPatchError(ValueError):
-    pass
+    """A JSON 6902 operation that fails (missing path, bad index, failed test)."""
 
 
 def _pointer(path: Any) -> list[str]:

@@ -67,7 +67,7 @@ _DIRECTIVE = "$patch"
 
 
 class PatchError(ValueError):
-    pass
+    """A strategic-merge patch that cannot be applied (kustomize's wording)."""
 
 
 def merge_key(gvk: Gvk, path: tuple[str, ...]) -> str | None:

@@ -69,7 +69,7 @@ _K8S_ROLES = ("pod", "service", "endpoints", "endpointslice", "node", "ingress")
 
 
 class ConfigError(ValueError):
-    pass
+    """An invalid prometheus.yml; ``str()`` is Prometheus' message."""
 
 
 def parse_prom_duration(text: str) -> float:

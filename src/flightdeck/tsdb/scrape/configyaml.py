@@ -62,7 +62,7 @@ class _Flow(list[str]):
 
 
 class _Dumper(yaml.SafeDumper):
-    pass
+    """A SafeDumper of our own, so the representers registered below do not leak into PyYAML's."""
 
 
 def _repr_str(dumper: yaml.SafeDumper, data: str) -> yaml.Node:

@@ -43,7 +43,7 @@ class TargetGroup:
 
 
 class GroupError(ValueError):
-    pass
+    """A file/HTTP discovery target group with the wrong shape (Prometheus' message)."""
 
 
 def _pairs(mapping: Mapping[str, str]) -> LabelPairs:

@@ -23,7 +23,7 @@ _RELABEL_TARGET = re.compile(r"^(?:(?:[a-zA-Z_]|\$(?:\{\w+\}|\w+))+\w*)+$", re.A
 
 
 class RelabelConfigError(ValueError):
-    pass
+    """An invalid relabel_configs entry; ``str()`` is Prometheus' message."""
 
 
 @dataclass(frozen=True)

@@ -55,7 +55,7 @@ _NATIVE_SCHEMA_MAX = 8
 
 
 class ConvertError(Exception):
-    pass
+    """An OTLP metric the exporter cannot turn into Prometheus families (logged and dropped, as upstream)."""
 
 
 @dataclass(slots=True)
