@@ -34,7 +34,7 @@ from typing import Any
 
 from flightdeck.analysis.args import ArgumentError, SecretLookup
 from flightdeck.analysis.driver import Measure, take_measurement
-from flightdeck.analysis.providers import ClusterClient, gohttp
+from flightdeck.analysis.providers import ClusterClient, ProviderError, build_provider, gohttp
 from flightdeck.analysis.reconcile import FinishedMeasurement, MeasurementTask, reconcile, ttl_deadline
 from flightdeck.analysis.secrets import SecretStore
 from flightdeck.analysis.types import (
@@ -52,7 +52,8 @@ from flightdeck.util.timefmt import parse_rfc3339_or_none
 KIND = "AnalysisRun"
 IN_FLIGHT_POLL = 5.0
 """Seconds between looks at a run whose measurement is still in flight (a ``job``): pod changes wake
-the run at once; this catches what no object change announces (``activeDeadlineSeconds``)."""
+the run at once, and a provider's ``wake_at`` (a Job's ``activeDeadlineSeconds``) brings the next pass
+forward; this poll is the safety net for what neither announces."""
 PREPARED_CACHE = 1024
 
 log = logging.getLogger(__name__)
@@ -231,8 +232,31 @@ def reconcile_analysis_run(
         r.measurements and r.measurements[-1].finished_at is None and r.measurements[-1].resume_at is None
         for r in result.status.metric_results
     ):
-        requeue = min(requeue, now + IN_FLIGHT_POLL) if requeue is not None else now + IN_FLIGHT_POLL
+        poll = now + IN_FLIGHT_POLL
+        for task in result.tasks:
+            wake = _provider_wake(task) if task.incomplete is not None and not task.terminate else None
+            if wake is not None and now < wake < poll:
+                poll = wake
+        requeue = min(requeue, poll) if requeue is not None else poll
     return Pass(Reconciled(actions, requeue), result.tasks, run)
+
+
+def _provider_wake(task: MeasurementTask) -> float | None:
+    """When the provider must look at an in-flight measurement although no object change will say so
+    (a Job's ``activeDeadlineSeconds``): the optional ``wake_at(metric, measurement)`` of providers.
+
+    Building a provider is pure (no I/O), and only in-flight measurements of asynchronous providers
+    get here, so this stays off the hot path of synchronous metrics."""
+    assert task.incomplete is not None
+    try:
+        provider = build_provider(task.metric)
+    except ProviderError:
+        return None
+    hook = getattr(provider, "wake_at", None)
+    if not callable(hook):
+        return None
+    wake = hook(task.metric, task.incomplete)
+    return float(wake) if isinstance(wake, int | float) else None
 
 
 # --- secrets from the store --------------------------------------------------------------------------------

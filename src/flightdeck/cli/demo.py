@@ -28,6 +28,11 @@ def register(subparsers: argparse._SubParsersAction[argparse.ArgumentParser]) ->
     variant.add_argument(
         "--idle-canary", action="store_true", help="the traffic generator stops: no promotion"
     )
+    variant.add_argument(
+        "--broken",
+        action="store_true",
+        help="the challenge's broken repository: the collector crash-loops, the analysis ends Error; then lint",
+    )
     parser.add_argument("--keep", action="store_true", help="keep the platform running after the decision")
     parser.add_argument(
         "--analysis-only",
@@ -56,6 +61,7 @@ def run_command(ns: argparse.Namespace) -> int:
     variant = DemoVariant(
         bad_canary=ns.bad_canary,
         idle_canary=ns.idle_canary,
+        broken=ns.broken,
         fast=ns.fast,
         keep=ns.keep,
         state_dir=ns.state_dir,
@@ -71,6 +77,8 @@ def run_command(ns: argparse.Namespace) -> int:
 
 
 def _analysis_only(ns: argparse.Namespace) -> int:
+    if ns.broken:
+        raise UserError("--broken runs the whole platform; it cannot be combined with --analysis-only", 4)
     from flightdeck.kube.objects import ManifestErrors
     from flightdeck.sim.analysis_demo import DemoOptions, run_demo
 

@@ -5,7 +5,7 @@ from __future__ import annotations
 import argparse
 import json
 
-from flightdeck.lint import Severity, lint_paths
+from flightdeck.lint import count_errors, format_report, lint_paths
 
 
 def register(subparsers: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
@@ -23,8 +23,7 @@ def register(subparsers: argparse._SubParsersAction[argparse.ArgumentParser]) ->
 
 def run_command(ns: argparse.Namespace) -> int:
     diagnostics = lint_paths(ns.paths)
-    errors = sum(1 for d in diagnostics if d.severity is Severity.ERROR)
-    warnings = len(diagnostics) - errors
+    errors = count_errors(diagnostics)
     if ns.output == "json":
         print(
             json.dumps(
@@ -42,7 +41,5 @@ def run_command(ns: argparse.Namespace) -> int:
             )
         )
     else:
-        for diagnostic in diagnostics:
-            print(diagnostic)
-        print(f"{errors} error(s), {warnings} warning(s)")
+        print(format_report(diagnostics), end="")
     return 1 if errors else 0

@@ -14,7 +14,7 @@ from flightdeck.kube.objects import (
     problems_of,
 )
 from flightdeck.kube.schema import KINDS
-from flightdeck.lint.diagnostics import Diagnostic, Severity, at
+from flightdeck.lint.diagnostics import Diagnostic, Severity, at, count_errors, format_report
 
 
 def lint_paths(paths: Iterable[str | Path]) -> list[Diagnostic]:
@@ -81,4 +81,4 @@ def _located(error: ManifestError) -> Diagnostic:
     return Diagnostic(error.file, error.line, Severity.ERROR, error.message, format_path(error.path))
 
 
-__all__ = ["Diagnostic", "Severity", "lint_paths"]
+__all__ = ["Diagnostic", "Severity", "count_errors", "format_report", "lint_paths"]

@@ -27,6 +27,18 @@ class Diagnostic:
         return f"{where}: {self.severity.value}: {field}{self.message}"
 
 
+def count_errors(diagnostics: list[Diagnostic]) -> int:
+    return sum(1 for d in diagnostics if d.severity is Severity.ERROR)
+
+
+def format_report(diagnostics: list[Diagnostic]) -> str:
+    """The text ``flightdeck lint`` prints: one line per diagnostic, then the tally."""
+    errors = count_errors(diagnostics)
+    lines = [str(d) for d in diagnostics]
+    lines.append(f"{errors} error(s), {len(diagnostics) - errors} warning(s)")
+    return "\n".join(lines) + "\n"
+
+
 def at(
     manifest: Manifest, path: PathKey, severity: Severity, message: str, *, show_path: bool = True
 ) -> Diagnostic:

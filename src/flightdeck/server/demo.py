@@ -21,6 +21,8 @@ import yaml
 
 from flightdeck.cli.errors import UserError
 from flightdeck.kube.durations import parse_duration_seconds
+from flightdeck.lint import format_report, lint_paths
+from flightdeck.server.api import ApiError
 from flightdeck.server.platform import Platform, UpOptions
 
 BAD_CANARY_ERROR_RATE = 0.8
@@ -90,7 +92,7 @@ def compress_time(repo: Path) -> None:
 
 
 def prepare_repository(variant: DemoVariant, root: Path) -> Path:
-    source = EXAMPLES / variant.example
+    source = EXAMPLES / (variant.example + ("-broken" if variant.broken else ""))
     if not source.is_dir():
         raise UserError(f"{source}: the example repository is missing", exit_code=4)
     repo = root / "repo"
@@ -163,17 +165,56 @@ def _wait(what: str, check: Callable[[], Any], timeout: float, stop: threading.E
     raise UserError(f"timed out after {timeout:g} s waiting for {what}", exit_code=1)
 
 
+def _app_state(app: Obj) -> tuple[str, str, str]:
+    status = app.get("status") or {}
+    health = status.get("health") or {}
+    return (
+        str((status.get("sync") or {}).get("status", "")),
+        str(health.get("status", "")),
+        str(health.get("message", "")),
+    )
+
+
 def _apps_healthy(platform: Platform) -> list[Obj] | None:
     apps = platform.store.list("Application")
     if len(apps) < 3:
         return None
-    for app in apps:
-        status = app.get("status") or {}
-        if (status.get("health") or {}).get("status") != "Healthy" or (status.get("sync") or {}).get(
-            "status"
-        ) != "Synced":
-            return None
+    if any(_app_state(app)[:2] != ("Synced", "Healthy") for app in apps):
+        return None
     return apps
+
+
+def _crash_looping(platform: Platform, namespace: str) -> tuple[Obj, Obj] | None:
+    """A pod of ``namespace`` whose container waits in ``CrashLoopBackOff``, with that container's status."""
+    for pod in platform.store.list("Pod", namespace):
+        for container in (pod.get("status") or {}).get("containerStatuses") or []:
+            if ((container.get("state") or {}).get("waiting") or {}).get("reason") == "CrashLoopBackOff":
+                return pod, container
+    return None
+
+
+def _apps_as_broken(platform: Platform) -> tuple[list[Obj], Obj, Obj] | None:
+    """The broken repository's steady state: every app Synced, HotROD and the traffic generator Healthy, and
+    the collector crash-looping (Argo CD reports a DaemonSet whose pods never become available as
+    Progressing, which is what the challenge's player saw)."""
+    apps = platform.store.list("Application")
+    if len(apps) < 3 or any(_app_state(app)[0] != "Synced" for app in apps):
+        return None
+    by_name = {app["metadata"]["name"]: app for app in apps}
+    if any(_app_state(by_name.get(name, {}))[1] != "Healthy" for name in ("hotrod", "traffic-generator")):
+        return None
+    crash = _crash_looping(platform, "otel")
+    return (apps, *crash) if crash else None
+
+
+def _last_log_lines(platform: Platform, pod: Obj, container: str, count: int = 3) -> list[str]:
+    meta = pod["metadata"]
+    try:
+        chunks = platform.read_logs(meta["namespace"], meta["name"], container, previous=False, follow=False)
+        text = b"".join(chunks).decode("utf-8", "replace")
+    except ApiError as exc:
+        return [f"(no logs: {exc})"]
+    return [line for line in text.splitlines() if line.strip()][-count:]
 
 
 def _rollout(platform: Platform) -> Obj | None:
@@ -256,8 +297,11 @@ def run_demo(variant: DemoVariant, out: TextIO, stop: threading.Event | None = N
     try:
         for name, url in platform.endpoints.items():
             say(f"  {name:<20} {url}")
-        apps = _wait("every app Synced and Healthy on 1.75.0", lambda: _apps_healthy(platform), 180, stop)
-        say("apps: " + ", ".join(f"{a['metadata']['name']} Synced/Healthy" for a in apps))
+        if variant.broken:
+            _show_broken_start(platform, say, stop)
+        else:
+            apps = _wait("every app Synced and Healthy on 1.75.0", lambda: _apps_healthy(platform), 180, stop)
+            say("apps: " + ", ".join(f"{a['metadata']['name']} Synced/Healthy" for a in apps))
         healthy_at = time.monotonic() - narrator.start
         say(f"HotROD 1.75.0 is Healthy ({healthy_at:.0f} s after start)")
         commit = bump_image(repo, variant)
@@ -291,7 +335,9 @@ def run_demo(variant: DemoVariant, out: TextIO, stop: threading.Event | None = N
             f"decision after {time.monotonic() - canary_start:.0f} s: {status.get('phase')} {status.get('message', '')}".rstrip()
         )
         _summary(say, platform, rollout, watcher)
-        expected = "Degraded" if (variant.bad_canary or variant.idle_canary) else "Healthy"
+        if variant.broken:
+            _show_lint(repo, out)
+        expected = "Degraded" if (variant.bad_canary or variant.idle_canary or variant.broken) else "Healthy"
         outcome = 0 if status.get("phase") == expected else 1
         if variant.keep and outcome == 0:
             say("--keep: the platform keeps running; Ctrl-C stops it")
@@ -299,6 +345,34 @@ def run_demo(variant: DemoVariant, out: TextIO, stop: threading.Event | None = N
         return outcome
     finally:
         platform.stop()
+
+
+def _show_broken_start(platform: Platform, say: Callable[[str], None], stop: threading.Event) -> None:
+    found = _wait(
+        "HotROD and the traffic generator Healthy, the collector crash-looping",
+        lambda: _apps_as_broken(platform),
+        180,
+        stop,
+    )
+    apps, pod, container = found
+    for app in apps:
+        sync, health, message = _app_state(app)
+        say(f"app {app['metadata']['name']}: {sync}/{health} {message}".rstrip())
+    waiting = container["state"]["waiting"]
+    terminated = (container.get("lastState") or {}).get("terminated") or {}
+    say(
+        f"pod otel/{pod['metadata']['name']}: {waiting['reason']}, restarts {container.get('restartCount', 0)}, "
+        f"last exit code {terminated.get('exitCode', '?')}: {waiting.get('message', '')}".rstrip()
+    )
+    say(f"  flightdeck logs -n otel {pod['metadata']['name']}:")
+    for line in _last_log_lines(platform, pod, container["name"]):
+        say(f"    {line}")
+
+
+def _show_lint(repo: Path, out: TextIO) -> None:
+    """What would have caught both faults before the commit: ``flightdeck lint`` on the repository."""
+    out.write(f"\n$ flightdeck lint {repo}\n{format_report(lint_paths([str(repo)]))}")
+    out.flush()
 
 
 def _summary(say: Callable[[str], None], platform: Platform, rollout: Obj, watcher: CanaryWatcher) -> None:

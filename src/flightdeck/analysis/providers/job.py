@@ -14,8 +14,8 @@ one of the run's pods changes), ``terminate`` deletes the pods and ends the meas
 
 Only a measurement waiting for a back-off carries ``resumeAt`` (so that the controller wakes up
 for the retry); Argo's measurements never do, because there the Job controller does the waiting.
-``activeDeadlineSeconds`` is checked whenever the measurement is resumed (the AnalysisRun
-controller resumes in-flight measurements at least every few seconds).
+``activeDeadlineSeconds`` is checked whenever the measurement is resumed; :meth:`JobProvider.wake_at`
+tells the AnalysisRun controller to resume it when the deadline passes.
 """
 
 from __future__ import annotations
@@ -229,7 +229,7 @@ class JobProvider:
         if not pods:
             return _error(measurement, f'job.batch "{job}" not found', ctx.now)
         if any(_phase(p) == "Succeeded" for p in pods):
-            return _finish(measurement, Phase.SUCCESSFUL, ctx.now)
+            return _finish(measurement, Phase.FAILED, ctx.now)
         cfg = self.config
         active = [p for p in pods if _phase(p) not in ("Succeeded", "Failed")]
         failed = [p for p in pods if _phase(p) == "Failed"]
@@ -259,6 +259,15 @@ class JobProvider:
             return _error(measurement, problem, ctx.now)
         return _waiting(measurement)
 
+    def wake_at(self, metric: Metric, measurement: Measurement) -> float | None:
+        """When an in-flight measurement must be resumed although no pod changed: the Job controller's
+        own timer, ``activeDeadlineSeconds`` after the Job started (the AnalysisRun controller
+        schedules a pass then)."""
+        deadline = self.config.active_deadline
+        if deadline is None or measurement.finished_at is not None or measurement.started_at is None:
+            return None
+        return measurement.started_at + deadline
+
     def terminate(self, ctx: MeasureContext, metric: Metric, measurement: Measurement) -> Measurement:
         cluster = _cluster(ctx)
         meta = measurement.metadata or {}
@@ -270,7 +279,7 @@ class JobProvider:
             self._delete(cluster, namespace, _job_pods(cluster, namespace, job))
         except ApiError as exc:
             return _error(measurement, str(exc), ctx.now)
-        return _finish(measurement, Phase.SUCCESSFUL, ctx.now)
+        return _finish(measurement, Phase.FAILED, ctx.now)
 
     # -- housekeeping ----------------------------------------------------------------------------------
 
@@ -358,7 +367,7 @@ def _earliest(moment: float, deadline: float | None, started: float) -> float:
 
 def _waiting(measurement: Measurement) -> Measurement:
     """Still running. No ``resumeAt``: that would hold back the resume a pod change asks for; the
-    controller looks at runs with measurements in flight at least every few seconds instead."""
+    controller resumes on pod changes, at :meth:`JobProvider.wake_at`, and every few seconds."""
     return dataclasses.replace(measurement, resume_at=None)
 
 
