@@ -229,7 +229,7 @@ class JobProvider:
         if not pods:
             return _error(measurement, f'job.batch "{job}" not found', ctx.now)
         if any(_phase(p) == "Succeeded" for p in pods):
-            return _finish(measurement, Phase.FAILED, ctx.now)
+            return _finish(measurement, Phase.SUCCESSFUL, ctx.now)
         cfg = self.config
         active = [p for p in pods if _phase(p) not in ("Succeeded", "Failed")]
         failed = [p for p in pods if _phase(p) == "Failed"]
@@ -279,7 +279,7 @@ class JobProvider:
             self._delete(cluster, namespace, _job_pods(cluster, namespace, job))
         except ApiError as exc:
             return _error(measurement, str(exc), ctx.now)
-        return _finish(measurement, Phase.FAILED, ctx.now)
+        return _finish(measurement, Phase.SUCCESSFUL, ctx.now)
 
     # -- housekeeping ----------------------------------------------------------------------------------
 
