@@ -13,7 +13,7 @@ from typing import Any
 
 from flightdeck.cli.errors import UserError
 from flightdeck.server.client import ControlClient
-from flightdeck.server.state import DEFAULT_STATE_DIR, StateDir
+from flightdeck.server.state import DEFAULT_STATE_DIR, StateDir, process_running
 
 
 def register(subparsers: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
@@ -143,7 +143,9 @@ def _down(ns: argparse.Namespace) -> int:
     os.kill(pid, signal.SIGTERM)
     deadline = time.monotonic() + ns.timeout
     while time.monotonic() < deadline:
-        if state.server_pid() is None:
+        # The server removes its pid file when its stop is complete; wait for the process itself too, so
+        # that an `up` right after `down` never meets the old process still holding its ports.
+        if state.server_pid() is None and not process_running(pid):
             print(f"flightdeck stopped (pid {pid})")
             return 0
         time.sleep(0.2)

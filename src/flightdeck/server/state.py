@@ -13,6 +13,8 @@ import secrets
 from dataclasses import dataclass
 from pathlib import Path
 
+PROCFS = Path("/proc")
+
 DEFAULT_STATE_DIR = Path(os.environ.get("FLIGHTDECK_STATE_DIR", ".flightdeck"))
 
 
@@ -71,10 +73,21 @@ class StateDir:
             pid = int(self.pid_file.read_text().strip())
         except (FileNotFoundError, ValueError):
             return None
+        return pid if process_running(pid) else None
+
+
+def process_running(pid: int) -> bool:
+    """Whether ``pid`` is a live process; on Linux a zombie (exited, not yet reaped by its parent) is not."""
+    if PROCFS.is_dir():
         try:
-            os.kill(pid, 0)
-        except ProcessLookupError:
-            return None
-        except PermissionError:
-            return pid
-        return pid
+            stat = (PROCFS / str(pid) / "stat").read_text()
+        except OSError:
+            return False
+        return stat.rsplit(")", 1)[-1].split()[0] != "Z"
+    try:
+        os.kill(pid, 0)
+    except ProcessLookupError:
+        return False
+    except PermissionError:
+        return True
+    return True
