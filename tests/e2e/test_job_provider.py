@@ -7,7 +7,6 @@ through ``flightdeck apply`` and come out through ``flightdeck get``/``logs``, a
 from __future__ import annotations
 
 import json
-import os
 import re
 from collections.abc import Iterator
 from pathlib import Path
@@ -16,6 +15,7 @@ from typing import Any
 import pytest
 import yaml
 
+from flightdeck.server.state import process_running
 from flightdeck.util.timefmt import parse_rfc3339
 from tests.e2e.platform import Flightdeck, wait_for
 
@@ -201,7 +201,7 @@ def test_terminating_the_run_stops_the_job(fd: Flightdeck, tmp_path: Path) -> No
     )
     job = f"{uid}.smoke.1"
     pid = int(wait_for("the job's pid in its log", lambda: _pod_log(fd, job, "jobs-stop").strip(), 20, 0.3))
-    assert _alive(pid)
+    assert process_running(pid)
     assert fd.get("analysisrun", "smoke-stop", "jobs-stop")["status"]["phase"] == "Running"
 
     run["spec"]["terminate"] = True
@@ -213,7 +213,7 @@ def test_terminating_the_run_stops_the_job(fd: Flightdeck, tmp_path: Path) -> No
     (measurement,) = result["measurements"]
     assert (measurement["phase"], measurement["message"]) == ("Successful", "Metric Terminated")
     wait_for("the job's pod deleted", lambda: not fd.items("pods", "jobs-stop"), 10, 0.3)
-    wait_for("the job's process gone", lambda: not _alive(pid), 10, 0.2)
+    wait_for("the job's process gone", lambda: not process_running(pid), 10, 0.2)
 
 
 def test_on_failure_job_is_restarted_in_place(fd: Flightdeck, tmp_path: Path) -> None:
@@ -265,14 +265,6 @@ def test_active_deadline_fails_the_job(fd: Flightdeck, tmp_path: Path) -> None:
 def _pod_log(fd: Flightdeck, pod: str, namespace: str) -> str:
     proc = fd.cli("logs", pod, "-n", namespace, check=False)
     return proc.stdout if proc.returncode == 0 else ""
-
-
-def _alive(pid: int) -> bool:
-    try:
-        os.kill(pid, 0)
-    except ProcessLookupError:
-        return False
-    return True
 
 
 # --- a Rollout whose canary step is a job analysis ---------------------------------------------------------

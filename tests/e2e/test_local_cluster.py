@@ -13,6 +13,7 @@ from pathlib import Path
 import pytest
 import yaml
 
+from flightdeck.server.state import process_running
 from tests.e2e.platform import Flightdeck, rollout_phase, seed_copy, wait_for
 
 pytestmark = [pytest.mark.e2e, pytest.mark.timeout(600)]
@@ -131,7 +132,7 @@ def test_killed_server_resumes_the_rollout(cluster: tuple[Flightdeck, Path]) -> 
         90,
     )
     os.kill(fd.pid(), signal.SIGKILL)
-    wait_for("the server gone", lambda: not _alive(fd.pid()), 10, 0.2)
+    wait_for("the server gone", lambda: not process_running(fd.pid()), 10, 0.2)
     fd.up()
     wait_for(
         "1.78.0 promoted after the restart",
@@ -139,11 +140,3 @@ def test_killed_server_resumes_the_rollout(cluster: tuple[Flightdeck, Path]) -> 
         240,
         2.0,
     )
-
-
-def _alive(pid: int) -> bool:
-    try:
-        os.kill(pid, 0)
-    except ProcessLookupError:
-        return False
-    return True
