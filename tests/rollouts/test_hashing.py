@@ -14,8 +14,8 @@ from hypothesis import strategies as st
 
 from flightdeck.kube import gostruct
 from flightdeck.kube import hashing as kube_hashing
+from flightdeck.kube.defaults import apply_defaults, rollout_template
 from flightdeck.rollouts.hashing import (
-    api_template,
     pod_template_hash,
     safe_encode,
     step_hash,
@@ -115,7 +115,7 @@ def test_crd_defaults_are_applied_before_hashing() -> None:
     assert pod_template_hash(named, None) == "5cd66ff7ff"
 
 
-def test_api_template_defaults_and_copies_only_what_changes() -> None:
+def test_rollout_template_defaults_and_copies_only_what_changes() -> None:
     template = {
         "metadata": {"labels": {"a": "1"}},
         "spec": {
@@ -137,7 +137,7 @@ def test_api_template_defaults_and_copies_only_what_changes() -> None:
         },
     }
     snapshot = repr(template)
-    out = api_template(template)
+    out = rollout_template(template)
     assert repr(template) == snapshot  # the stored object is never modified
     c = out["spec"]["containers"][0]
     assert [p["protocol"] for p in c["ports"]] == ["TCP", "TCP"]
@@ -146,7 +146,7 @@ def test_api_template_defaults_and_copies_only_what_changes() -> None:
     assert c["livenessProbe"] is template["spec"]["containers"][0]["livenessProbe"]  # type: ignore[index]
     assert out["spec"]["initContainers"] is template["spec"]["initContainers"]  # type: ignore[index]
     assert out["metadata"] is template["metadata"]
-    assert api_template(out) is out  # defaulting twice changes nothing
+    assert rollout_template(out) is out  # defaulting twice changes nothing
 
 
 @pytest.mark.skipif(not SEED.is_dir(), reason="no seed challenge manifests")
@@ -154,7 +154,7 @@ def test_hotrod_rollout_hashes_without_unknown_fields() -> None:
     rollout = yaml.safe_load((SEED / "hotrod" / "rollout.yaml").read_text())
     template = rollout["spec"]["template"]
     assert template_issues(template) == ()
-    data = kube_hashing.rollout_template_json(api_template(template)).data
+    data = kube_hashing.rollout_template_json(rollout_template(template)).data
     assert data.count(b'"protocol":"TCP"') == 3
     assert (
         b'"resources":{"limits":{"cpu":"100m","memory":"100M"},"requests":{"cpu":"100m","memory":"100M"}}'
@@ -263,3 +263,19 @@ def test_every_crd_default_is_applied_or_changes_no_byte() -> None:
         without = _build(path, _ABSENT)
         with_default = _build(path, value)
         assert pod_template_hash(without, None) == pod_template_hash(with_default, None), ".".join(path)
+
+
+def test_the_store_defaults_a_rollout_template_as_the_api_server_does() -> None:
+    rollout = {
+        "kind": "Rollout",
+        "spec": {
+            "template": {
+                "metadata": {"labels": {"app": "a"}, "name": "pruned"},
+                "spec": {"containers": [{"name": "c", "image": "i", "ports": [{"containerPort": 80}]}]},
+            }
+        },
+    }
+    template = apply_defaults(rollout)["spec"]["template"]
+    assert template["metadata"] == {"labels": {"app": "a"}}
+    assert template["spec"]["containers"][0]["ports"] == [{"containerPort": 80, "protocol": "TCP"}]
+    assert rollout_template(template) is template

@@ -6,7 +6,8 @@ v1.9 does, over Go's ``json.Marshal`` of the steps and of the pod template, so t
 The pod template is hashed as the controller receives it from the API server, which applies the Rollout CRD's
 structural schema before anyone reads the object: its defaults are filled in and ``spec.template.metadata`` is pruned
 to the two fields the schema declares. flightdeck's object store keeps custom resources as written, so
-:func:`api_template` does both here (a no-op on a template that already has them).
+:func:`flightdeck.kube.defaults.rollout_template` does both here too (a no-op on a template the store
+already defaulted).
 """
 
 from __future__ import annotations
@@ -15,94 +16,21 @@ from collections.abc import Mapping, Sequence
 from typing import Any
 
 from flightdeck.kube import hashing as kube_hashing
+from flightdeck.kube.defaults import rollout_template
 from flightdeck.util.gojson import go_json
 
 fnv32a = kube_hashing.fnv32a
 safe_encode = kube_hashing.safe_encode
 
-# Argo Rollouts v1.9.1 manifests/crds/rollout-crd.yaml: spec.template.metadata declares only these properties.
-_TEMPLATE_METADATA_FIELDS = ("labels", "annotations")
-_CONTAINER_LISTS = ("initContainers", "containers", "ephemeralContainers")
-_PROBES = ("livenessProbe", "readinessProbe", "startupProbe")
-
 
 def pod_template_hash(template: Mapping[str, Any], collision_count: int | None) -> str:
     """``rollouts-pod-template-hash`` of a Rollout's ``spec.template`` (``hash.ComputePodTemplateHash``)."""
-    return kube_hashing.rollout_pod_template_hash(api_template(template), collision_count)
+    return kube_hashing.rollout_pod_template_hash(rollout_template(template), collision_count)
 
 
 def template_issues(template: Mapping[str, Any]) -> tuple[str, ...]:
     """What in the template makes its hash differ from a real cluster's (unknown fields, wrong JSON types)."""
-    return kube_hashing.rollout_template_json(api_template(template)).issues
-
-
-def _set(obj: Mapping[str, Any], key: str, value: Any) -> dict[str, Any]:
-    out = dict(obj)
-    out[key] = value
-    return out
-
-
-def _default(obj: Any, key: str, value: Any) -> Any:
-    """``obj`` with ``key`` defaulted (absent or null), copied only when it changes."""
-    if isinstance(obj, Mapping) and obj.get(key) is None:
-        return _set(obj, key, value)
-    return obj
-
-
-def _each(items: Any, fix: Any) -> Any:
-    """A list with ``fix`` applied to each mapping item, the same list when nothing changed."""
-    if not isinstance(items, list):
-        return items
-    fixed = [fix(item) if isinstance(item, Mapping) else item for item in items]
-    return items if all(a is b for a, b in zip(fixed, items, strict=True)) else fixed
-
-
-def _env(env: Mapping[str, Any]) -> Mapping[str, Any]:
-    source = env.get("valueFrom")
-    if isinstance(source, Mapping):
-        ref = _default(source.get("fileKeyRef"), "optional", False)
-        if ref is not source.get("fileKeyRef"):
-            return _set(env, "valueFrom", _set(source, "fileKeyRef", ref))
-    return env
-
-
-def _container(container: Mapping[str, Any]) -> Mapping[str, Any]:
-    # The CRD's other defaults (name: "" on key and env-source references) change no byte: those fields are omitempty.
-    out = container
-    ports = _each(container.get("ports"), lambda port: _default(port, "protocol", "TCP"))
-    if ports is not container.get("ports"):
-        out = _set(out, "ports", ports)
-    env = _each(container.get("env"), _env)
-    if env is not container.get("env"):
-        out = _set(out, "env", env)
-    for name in _PROBES:
-        probe = container.get(name)
-        if isinstance(probe, Mapping):
-            grpc = _default(probe.get("grpc"), "service", "")
-            if grpc is not probe.get("grpc"):
-                out = _set(out, name, _set(probe, "grpc", grpc))
-    return out
-
-
-def api_template(template: Mapping[str, Any]) -> Mapping[str, Any]:
-    """``spec.template`` as the API server returns it under Argo Rollouts v1.9.1's CRD: the schema's defaults
-    (``ports[].protocol: TCP``, ``grpc.service: ""``, ``fileKeyRef.optional: false``) filled in and ``metadata`` pruned
-    to ``labels`` and ``annotations``. Unknown fields elsewhere are not pruned (see
-    :func:`flightdeck.kube.hashing.rollout_template_json`). Copies only what changes."""
-    out = template
-    metadata = template.get("metadata")
-    if isinstance(metadata, Mapping) and any(k not in _TEMPLATE_METADATA_FIELDS for k in metadata):
-        out = _set(out, "metadata", {k: v for k, v in metadata.items() if k in _TEMPLATE_METADATA_FIELDS})
-    spec = template.get("spec")
-    if isinstance(spec, Mapping):
-        new_spec = spec
-        for name in _CONTAINER_LISTS:
-            containers = _each(spec.get(name), _container)
-            if containers is not spec.get(name):
-                new_spec = _set(new_spec, name, containers)
-        if new_spec is not spec:
-            out = _set(out, "spec", new_spec)
-    return out
+    return kube_hashing.rollout_template_json(rollout_template(template)).issues
 
 
 # -- currentStepHash: Go json.Marshal of []CanaryStep --------------------------------------------
