@@ -19,8 +19,10 @@ from flightdeck.lint.diagnostics import Diagnostic, Severity, at, count_errors, 
 
 def lint_paths(paths: Iterable[str | Path]) -> list[Diagnostic]:
     """Every diagnostic for the manifests under ``paths``, in file and line order."""
-    from flightdeck.lint.collector import lint_collector_configs
+    from flightdeck.lint.collector import collector_configs, lint_collector_configs
+    from flightdeck.lint.flush_timing import lint_flush_timing
     from flightdeck.lint.rollouts import lint_rollout
+    from flightdeck.lint.spanmetrics import spanmetrics_sources
     from flightdeck.lint.templates import lint_template
 
     diagnostics: list[Diagnostic] = []
@@ -71,7 +73,10 @@ def lint_paths(paths: Iterable[str | Path]) -> list[Diagnostic]:
         diagnostics.extend(lint_template(template))
     for rollout in objects.rollouts:
         diagnostics.extend(lint_rollout(rollout, objects))
-    diagnostics.extend(lint_collector_configs(objects.others))
+    collectors = collector_configs(objects.others)
+    diagnostics.extend(lint_collector_configs(collectors))
+    # Cross-object: templates whose rate() over span metrics reads 0/NaN before the connector's second flush.
+    diagnostics.extend(lint_flush_timing(objects.templates, spanmetrics_sources(collectors)))
     order = {str(f): i for i, f in enumerate(dict.fromkeys(m.source.file for m in manifests))}
     diagnostics.sort(key=lambda d: (order.get(d.file, -1), d.line))
     return diagnostics

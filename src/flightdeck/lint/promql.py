@@ -27,18 +27,18 @@ def substitute(query: str, values: Mapping[str, str], placeholder: str) -> str:
     return _TAG.sub(lambda m: values.get(m.group(1), placeholder), query)
 
 
-def _result_type(node: object) -> str:
+def result_type(node: object) -> str:
     if isinstance(node, promql_parser.NumberLiteral):
         return "scalar"
     if isinstance(node, promql_parser.StringLiteral):
         return "string"
     if isinstance(node, promql_parser.ParenExpr | promql_parser.UnaryExpr):
-        return _result_type(node.expr)
+        return result_type(node.expr)
     if isinstance(node, promql_parser.Call):
         name = str(node.func.return_type).rsplit(".", 1)[-1].lower()
         return name
     if isinstance(node, promql_parser.BinaryExpr):
-        left, right = _result_type(node.lhs), _result_type(node.rhs)
+        left, right = result_type(node.lhs), result_type(node.rhs)
         return "scalar" if left == right == "scalar" else "vector"
     if isinstance(node, promql_parser.MatrixSelector | promql_parser.SubqueryExpr):
         return "matrix"
@@ -51,17 +51,24 @@ def _is_ratio(node: object) -> bool:
     return isinstance(node, promql_parser.BinaryExpr) and str(node.op) == "/"
 
 
-def analyse(query: str, values: Mapping[str, str]) -> QueryShape | str:
-    """The query's shape, or the parser's error text when no stand-in for its args parses."""
+def parse(query: str, values: Mapping[str, str]) -> object | str:
+    """The query's AST (args replaced by declared values or the first stand-in that parses), or the
+    parser's error text when none does."""
     first_error = ""
     for placeholder in _PLACEHOLDERS:
         text = substitute(query, values, placeholder)
         try:
-            node = promql_parser.parse(text)
+            return promql_parser.parse(text)
         except (ValueError, TypeError) as exc:
             first_error = first_error or str(exc)
             if not _TAG.search(query):
                 break
-            continue
-        return QueryShape(_result_type(node), _is_ratio(node))
     return first_error or "invalid query"
+
+
+def analyse(query: str, values: Mapping[str, str]) -> QueryShape | str:
+    """The query's shape, or the parser's error text when no stand-in for its args parses."""
+    node = parse(query, values)
+    if isinstance(node, str):
+        return node
+    return QueryShape(result_type(node), _is_ratio(node))
