@@ -255,7 +255,7 @@ def test_unknown_fields_are_appended_sorted_and_reported() -> None:
         ({"metadata": {"labels": ["a"]}}, "metadata.labels: expected an object, got array"),
         (
             {"spec": {"containers": [{"name": "c", "livenessProbe": {"httpGet": {"port": True}}}]}},
-            "spec.containers[0].livenessProbe.httpGet.port: expected an integer or a string, got boolean",
+            "spec.containers[0].livenessProbe.httpGet.port: expected an integer or a string, got bool",
         ),
         (
             {"spec": {"overhead": {"cpu": "1K"}}},

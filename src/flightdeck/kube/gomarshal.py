@@ -30,7 +30,7 @@ from flightdeck.kube import gostruct
 from flightdeck.kube.goquantity import go_quantity_text
 from flightdeck.kube.quantity import QuantityError
 from flightdeck.util.gofmt import format_float
-from flightdeck.util.gojson import go_json
+from flightdeck.util.gojson import go_json, json_kind
 
 UnknownFields = Literal["append", "drop"]
 
@@ -88,22 +88,6 @@ def go_float(value: float) -> str:
     return f"{mantissa}e{sign}{digits}"
 
 
-def _describe(value: Any) -> str:
-    if value is None:
-        return "null"
-    if isinstance(value, bool):
-        return "boolean"
-    if isinstance(value, int | float):
-        return "number"
-    if isinstance(value, str):
-        return "string"
-    if isinstance(value, list | tuple):
-        return "array"
-    if isinstance(value, Mapping):
-        return "object"
-    return type(value).__name__
-
-
 def encode_any(value: Any, out: list[str]) -> None:
     """Go's encoding of untyped JSON (``interface{}``): maps with sorted keys, Go number and string forms."""
     if isinstance(value, str):
@@ -139,7 +123,7 @@ def encode_any(value: Any, out: list[str]) -> None:
 
 def _mismatch(expected: str) -> _Encoder:
     def fallback(value: Any, out: list[str], ctx: _Ctx) -> None:
-        ctx.issue(f"expected {expected}, got {_describe(value)}")
+        ctx.issue(f"expected {expected}, got {json_kind(value)}")
         encode_any(value, out)
 
     return fallback
@@ -188,7 +172,7 @@ def _enc_quantity(value: Any, out: list[str], ctx: _Ctx) -> None:
         out.append('"0"')  # null decodes to the zero Quantity
         return
     if isinstance(value, bool) or not isinstance(value, str | int | float):
-        ctx.issue(f"expected a quantity, got {_describe(value)}")
+        ctx.issue(f"expected a quantity, got {json_kind(value)}")
         encode_any(value, out)
         return
     # Quantity.UnmarshalJSON parses the raw JSON text between the quotes (escapes not decoded, so an escaped tab is
@@ -249,7 +233,7 @@ def _enc_time(value: Any, out: list[str], ctx: _Ctx) -> None:
         return
     text = _utc_time(value)
     if text is None:
-        ctx.issue(f"expected an RFC 3339 time, got {_describe(value)} {value!r}")
+        ctx.issue(f"expected an RFC 3339 time, got {json_kind(value)} {value!r}")
         encode_any(value, out)
     else:
         out.append("null" if text == _ZERO_TIME else '"' + text + '"')

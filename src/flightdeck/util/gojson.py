@@ -22,6 +22,8 @@ def go_json(value: Any) -> str:
 
 def json_kind(value: object) -> str:
     """The JSON kind of a decoded value as ``json.UnmarshalTypeError`` names it ("cannot unmarshal <kind>")."""
+    if value is None:
+        return "null"
     if isinstance(value, bool):
         return "bool"
     if isinstance(value, int | float):
