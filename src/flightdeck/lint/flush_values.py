@@ -21,9 +21,12 @@ import math
 from collections.abc import Callable
 from typing import Protocol
 
+import numpy as np
 import promql_parser
 
 from flightdeck.lint.promql import result_type
+from flightdeck.tsdb.promql.binop import arith, compare
+from flightdeck.tsdb.promql.errors import UnsupportedError
 
 RATE_FUNCTIONS = frozenset({"rate", "irate", "increase", "delta", "idelta", "deriv"})
 
@@ -369,35 +372,12 @@ def _over_time(name: str, latest: Value, earlier: Value) -> Value:
 
 
 def _compare(op: str, a: float, b: float) -> bool:
-    if op == "==":
-        return a == b
-    if op == "!=":
-        return a != b
-    if op == ">":
-        return a > b
-    if op == "<":
-        return a < b
-    if op == ">=":
-        return a >= b
-    return a <= b
+    return bool(compare(op, np.array([a]), np.array([b]))[0])
 
 
 def _arith(op: str, a: float, b: float) -> float | None:
-    """Go float64 arithmetic (IEEE: x/0 is ±Inf, 0/0 NaN)."""
-    if op == "+":
-        return a + b
-    if op == "-":
-        return a - b
-    if op == "*":
-        return a * b
-    if op == "/":
-        if b == 0:
-            if a == 0 or math.isnan(a):
-                return math.nan
-            return math.copysign(math.inf, a) * math.copysign(1.0, b)
-        return a / b
-    if op == "%":
-        return math.nan if b == 0 or math.isinf(a) else math.fmod(a, b)
-    if op == "atan2":
-        return math.atan2(a, b)
-    return None
+    """The store's own float64 arithmetic (IEEE: x/0 is ±Inf, 0/0 NaN); None for an operator it lacks."""
+    try:
+        return float(arith(op, np.array([a]), np.array([b]))[0])
+    except UnsupportedError:
+        return None
