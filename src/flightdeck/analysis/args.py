@@ -8,6 +8,7 @@ order.
 
 from __future__ import annotations
 
+import dataclasses
 import json
 import re
 from collections.abc import Callable, Mapping, Sequence
@@ -106,9 +107,11 @@ def resolve_metric(
     ``arg_values(args)`` when the caller already has it."""
     if values is None:
         values = arg_values(args)
-    if not metric.json_cache:
-        metric.json_cache.append(_metric_json(metric.raw))
-    text = metric.json_cache[0]
+    text = metric.json_text
+    if text is None:
+        text = _metric_json(metric.raw)
+        # A cache of a frozen value: derived from ``raw``, which is never mutated.
+        object.__setattr__(metric, "json_text", text)
     if "{{" not in text:
         return metric
     if all(map(_json_plain, values)) and all(map(_json_plain, values.values())):
@@ -152,6 +155,170 @@ def _substitute_leaves(value: Any, values: Mapping[str, str]) -> Any:
     if value is None or isinstance(value, bool | int | float):
         return value
     raise _NotPlain
+
+
+# -- compiled metrics: one template resolved for many runs --------------------------------------
+
+_SCHEDULING_FIELDS = frozenset(
+    {
+        "name",
+        "interval",
+        "initialDelay",
+        "count",
+        "failureLimit",
+        "inconclusiveLimit",
+        "consecutiveErrorLimit",
+        "consecutiveSuccessLimit",
+    }
+)
+"""The fields validation, rule matching and scheduling read; a tag in one of them makes every run's
+metric its own shape."""
+
+_Edit = Callable[[Any, Mapping[str, str]], Any]
+"""Rebuilds a value holding tags for a run: (template value, substitution map) → the run's value.
+Only the containers on the way to tagged leaves are copied; the rest is the template's."""
+
+
+@dataclasses.dataclass(frozen=True, slots=True)
+class CompiledMetric:
+    """A metric whose ``{{…}}`` tags all sit whole inside plain string leaves, outside the fields
+    validation and scheduling read: resolving it for a run rebuilds only the containers on the paths
+    to those leaves and shares the rest with the template. Every run of such a template therefore has
+    the template's validation outcome and timings.
+
+    :meth:`resolve` gives exactly what :func:`resolve_metric` gives when :meth:`applies` holds;
+    otherwise callers use :func:`resolve_metric`, which also produces Argo's error texts."""
+
+    metric: Metric
+    base: dict[str, Any]
+    """The top-level fields without null ones (as the text round trip drops them)."""
+    edits: tuple[tuple[str, _Edit], ...]
+    tags: frozenset[str]
+
+    def applies(self, values: Mapping[str, str]) -> bool:
+        """Every tag resolves; ``values`` must come from :func:`plain_arg_values`."""
+        return self.tags.issubset(values.keys())
+
+    def resolve(self, values: Mapping[str, str]) -> Metric:
+        if not self.edits:
+            return self.metric
+        raw = self.base.copy()
+        for key, edit in self.edits:
+            raw[key] = edit(raw[key], values)
+        return Metric(str(raw.get("name") or ""), raw)
+
+
+def plain_arg_values(args: Sequence[Argument]) -> dict[str, str] | None:
+    """``arg_values(args)`` when every arg has a value and no name or value needs escaping (so that
+    substituting leaf by leaf equals substituting into the JSON text); None otherwise, for the
+    general path, which also raises Argo's errors."""
+    values: dict[str, str] = {}
+    for arg in args:
+        value = arg.value
+        # A plain value is its own quoted form.
+        if value is None or not _json_plain(value) or not _json_plain(arg.name):
+            return None
+        values["args." + arg.name] = value
+    return values
+
+
+def compile_metric(metric: Metric) -> CompiledMetric | None:
+    """None when the metric needs :func:`resolve_metric` for every run: a tag in a scheduling field,
+    an unclosed or escaped tag, a tag in a key, or a value kind the leaf-wise path does not handle."""
+    raw = metric.raw
+    tags: set[str] = set()
+    edits: list[tuple[str, _Edit]] = []
+    base: dict[str, Any] = {}
+    try:
+        for key, value in raw.items():
+            if value is None:
+                continue
+            if not isinstance(key, str) or "{{" in key:
+                return None
+            base[key] = value
+            edit = _compile_value(value, tags)
+            if edit is not None:
+                if key in _SCHEDULING_FIELDS:
+                    return None
+                edits.append((key, edit))
+    except _NotPlain:
+        return None
+    return CompiledMetric(metric, base, tuple(edits), frozenset(tags))
+
+
+def _compile_value(value: Any, tags: set[str]) -> _Edit | None:
+    """The edit for ``value``, None when it holds no tag; raises :class:`_NotPlain`."""
+    if isinstance(value, str):
+        return _compile_leaf(value, tags) if "{{" in value else None
+    children: list[tuple[Any, _Edit]] = []
+    # Exact types only: a copy of a subclass would not be the plain value the leaf-wise path builds.
+    if type(value) is dict:
+        for key, item in value.items():
+            if not isinstance(key, str) or "{{" in key:
+                raise _NotPlain
+            edit = _compile_value(item, tags)
+            if edit is not None:
+                children.append((key, edit))
+    elif type(value) is list:
+        for index, item in enumerate(value):
+            edit = _compile_value(item, tags)
+            if edit is not None:
+                children.append((index, edit))
+    elif value is None or isinstance(value, bool | int | float):
+        return None
+    else:
+        # Tuples and subclasses included: the leaf-wise path builds plain lists and dicts of them.
+        raise _NotPlain
+    if not children:
+        return None
+    if len(children) == 1:
+        ((key, child),) = children
+
+        def one(template: Any, values: Mapping[str, str]) -> Any:
+            out = template.copy()
+            out[key] = child(template[key], values)
+            return out
+
+        return one
+
+    def several(template: Any, values: Mapping[str, str]) -> Any:
+        out = template.copy()
+        for key, child in children:
+            out[key] = child(template[key], values)
+        return out
+
+    return several
+
+
+def _compile_leaf(text: str, tags: set[str]) -> _Edit:
+    # The same scan as substitute(); a tag's text must look the same inside the JSON text, so that
+    # Argo's text-level substitution sees the same tag.
+    parts: list[str] = []
+    pos = 0
+    while True:
+        start = text.find("{{", pos)
+        if start < 0:
+            parts.append(text[pos:])
+            break
+        end = text.find("}}", start + 2)
+        if end < 0:
+            raise _NotPlain
+        tag = text[start + 2 : end]
+        if not _json_plain(tag):
+            raise _NotPlain
+        parts.append(text[pos:start])
+        parts.append(tag.strip())
+        tags.add(tag.strip())
+        pos = end + 2
+    slots = range(1, len(parts), 2)
+
+    def leaf(template: Any, values: Mapping[str, str]) -> str:
+        pieces = parts.copy()
+        for i in slots:
+            pieces[i] = values[pieces[i]]
+        return "".join(pieces)
+
+    return leaf
 
 
 def without_secrets(args: Sequence[Argument]) -> list[Argument]:

@@ -125,7 +125,7 @@ class AnalysisDriver:
                 finished = self._run_tasks(result.tasks, run, now)
                 taken.extend(finished)
                 continue
-            if not result.changed:
+            if not result.changed or result.final:
                 break
             finished = []
         return Settled(taken, events, requeue_at)

@@ -14,58 +14,32 @@ server and on a virtual clock in tests and simulations.
 from __future__ import annotations
 
 import dataclasses
+import functools
+import math
 from collections.abc import Mapping, Sequence
 
-from flightdeck.analysis.args import (
-    ArgumentError,
-    SecretLookup,
-    resolve_metric,
-    resolve_metrics,
-    with_secrets,
-    without_secrets,
+from flightdeck.analysis.args import ArgumentError, SecretLookup, resolve_metric, with_secrets
+from flightdeck.analysis.prepare import (
+    MEASUREMENT_HISTORY_LIMIT,
+    MetricPlan,
+    Prepared,
+    plan_metric,
+    prepare,
 )
+from flightdeck.analysis.tasks import FinishedMeasurement, MeasurementTask
 from flightdeck.analysis.types import (
     PHASE_SEVERITY,
     AnalysisRun,
     AnalysisRunStatus,
     Argument,
     Measurement,
-    Metric,
     MetricResult,
     Phase,
     RunSummary,
 )
-from flightdeck.analysis.validate import SpecError, match_rules, metric_shape, validate_metrics
-from flightdeck.kube.durations import DurationError, parse_go_duration
 
 ERROR_RETRY_INTERVAL = 10.0
 """Argo's DefaultErrorRetryInterval: an Error measurement is retried after 10 s, whatever the interval."""
-
-MEASUREMENT_HISTORY_LIMIT = 10
-"""Argo's DefaultMeasurementHistoryLimit."""
-
-
-@dataclasses.dataclass(frozen=True, slots=True)
-class MeasurementTask:
-    """A measurement the driver must take (or resume/terminate) now."""
-
-    metric: Metric
-    """The metric with every argument, secrets included, substituted."""
-    incomplete: Measurement | None = None
-    terminate: bool = False
-    secrets: tuple[str, ...] = ()
-    """Secret values to redact (``*****``) from the measurement's message."""
-
-
-@dataclasses.dataclass(frozen=True, slots=True)
-class FinishedMeasurement:
-    """What a driver hands back for one task."""
-
-    metric_name: str
-    measurement: Measurement
-    metadata: Mapping[str, str] | None = None
-    resumed: bool = False
-    """True when ``measurement`` replaces the last (in-flight) one instead of being appended."""
 
 
 @dataclasses.dataclass(frozen=True, slots=True)
@@ -84,129 +58,31 @@ class Reconciled:
     changed: bool = False
     """A metric or the run completed, or the run started: another pass at the same instant may differ
     (a failed metric makes the run terminate, which completes its siblings)."""
+    final: bool = False
+    """Set with ``changed`` when that other pass would be a no-op all the same: the run completed, or
+    the status is at its fixed point and a pass would ask for what this one asked for (nothing).
+    Drivers skip Argo's extra pass then, as its outcome is this one's."""
 
 
-@dataclasses.dataclass(frozen=True, slots=True)
-class MetricPlan:
-    """A resolved metric with its limits and timings parsed once, so passes do no parsing."""
+# Enum members looked up through their class cost a lookup each time; these run per measurement.
+_ERROR = Phase.ERROR
+_FAILED = Phase.FAILED
+_INCONCLUSIVE = Phase.INCONCLUSIVE
+_PENDING = Phase.PENDING
+_RUNNING = Phase.RUNNING
+_SUCCESSFUL = Phase.SUCCESSFUL
 
-    metric: Metric
-    index: int
-    name: str
-    failure_limit: int
-    inconclusive_limit: int
-    error_limit: int
-    success_limit: int
-    count: int | None
-    """Argo's EffectiveCount; None is unbounded."""
-    interval: float | None
-    """None when unset or invalid (validation reports invalid ones before any pass)."""
-    has_interval: bool
-    delay: float | None
-    has_delay: bool
-    dry_run: bool
-    retention: int
-
-
-_Timing = tuple[int, int, int, int, int | None, float | None, bool, float | None, bool]
-_timings: dict[tuple[object, ...], _Timing] = {}
-
-
-def _timing(metric: Metric) -> _Timing:
-    return (
-        metric.failure_limit,
-        metric.inconclusive_limit,
-        metric.consecutive_error_limit,
-        metric.consecutive_success_limit,
-        metric.effective_count(),
-        _duration_or_none(metric.interval) if metric.interval else None,
-        bool(metric.interval),
-        _duration_or_none(metric.initial_delay) if metric.initial_delay else None,
-        bool(metric.initial_delay),
-    )
-
-
-def plan_metric(metric: Metric, index: int = 0, *, dry_run: bool = False, retention: int = 0) -> MetricPlan:
-    key = metric_shape(metric)
-    if key is None:
-        timing = _timing(metric)
-    else:
-        cached = _timings.get(key)
-        if cached is None:
-            if len(_timings) >= 4096:
-                _timings.clear()
-            cached = _timings[key] = _timing(metric)
-        timing = cached
-    return MetricPlan(
-        metric,
-        index,
-        metric.name,
-        *timing,
-        dry_run=dry_run,
-        retention=retention if retention > 0 else MEASUREMENT_HISTORY_LIMIT,
-    )
-
-
-@dataclasses.dataclass(frozen=True, slots=True)
-class _Prepared:
-    """What a run's spec resolves to; derived data, cached on the run between passes."""
-
-    plans: tuple[MetricPlan, ...]
-    uses_secrets: bool = False
-    error: str = ""
-
-
-def _duration_or_none(text: str) -> float | None:
-    try:
-        return parse_go_duration(text)
-    except DurationError:
-        return None
-
-
-def _prepare(run: AnalysisRun) -> _Prepared:
-    cached = run.prepared
-    if isinstance(cached, _Prepared):
-        return cached
-    prepared = _prepare_uncached(run)
-    run.prepared = prepared
-    return prepared
-
-
-def _prepare_uncached(run: AnalysisRun) -> _Prepared:
-    try:
-        args = without_secrets(run.spec.args)
-        metrics = resolve_metrics(run.spec.metrics, args)
-    except ArgumentError as exc:
-        return _Prepared((), error=f"Unable to resolve metric arguments: {exc}")
-    try:
-        validate_metrics(metrics)
-        dry_run = match_rules(run.spec.dry_run, metrics, "dryRun")
-        retention = match_rules(run.spec.measurement_retention, metrics, "measurementRetention")
-    except SpecError as exc:
-        return _Prepared((), error=f"Analysis spec invalid: {exc}")
-    plans = tuple(
-        plan_metric(
-            m,
-            i,
-            dry_run=m.name in dry_run,
-            retention=retention[m.name].limit if m.name in retention else 0,
-        )
-        for i, m in enumerate(metrics)
-    )
-    return _Prepared(
-        plans,
-        uses_secrets=any(a.value_from and a.value_from.get("secretKeyRef") for a in run.spec.args),
-    )
-
-
-_STOPPING = frozenset({Phase.FAILED, Phase.ERROR, Phase.INCONCLUSIVE})
+_STOPPING = frozenset({_FAILED, _ERROR, _INCONCLUSIVE})
 
 
 def is_terminating(run: AnalysisRun, status: AnalysisRunStatus) -> bool:
     """Argo's IsTerminating: asked to stop, or a non-dry-run metric already Failed/Error/Inconclusive."""
     if run.spec.terminate:
         return True
-    return any(not r.dry_run and r.phase in _STOPPING for r in status.metric_results)
+    for r in status.metric_results:  # noqa: SIM110 - a generator costs twice as much on this hot path
+        if r.phase in _STOPPING and not r.dry_run:
+            return True
+    return False
 
 
 def reconcile(
@@ -221,9 +97,15 @@ def reconcile(
     ``in_place`` is set by a caller that replaces ``run.status`` with the result anyway."""
     if run.status.phase.completed:
         return Reconciled(run.status, [], None, [])
-    status = run.status if in_place else run.status.copy()
+    if in_place:
+        status = run.status
+        status.passes += 1  # makes what the at-rest passes derived from it stale
+    else:
+        status = run.status.copy()
     events: list[Event] = []
-    prepared = _prepare(run)
+    prepared = run.prepared
+    if type(prepared) is not Prepared:
+        prepared = prepare(run)
     if prepared.error:
         return _errored(status, prepared.error, events)
 
@@ -243,31 +125,112 @@ def reconcile(
     started_before = status.started_at
     results = {r.name: r for r in status.metric_results}
     terminate = bool(run.spec.terminate)
-    changed = False
     # Assessment is a function of the results and spec.terminate only, so a pass that brings no
     # measurements to a status already at its fixed point would reassess to the same values.
-    if finished or status.settled_terminate is not terminate:
-        for item in finished:
-            _apply(status, results, item, now, prepared)
-        phase, message, changed = _assess_run(run, status, results, prepared, now, events)
-        if phase.completed and _terminations_due(status, now):
-            # Argo terminates in-flight (asynchronous, e.g. job) measurements before it assesses the
-            # run; here those terminations are this pass's tasks, and the pass that applies them
-            # completes the run.
-            phase, message = status.phase, status.message
-        if phase != status.phase:
-            changed = True
-            status.phase = phase
-            status.message = message
-            if phase.completed:
-                events.append(_completion_event(phase))
-                if status.completed_at is None:
-                    status.completed_at = now
-        _trim_measurements(status, results, prepared)
-        status.settled_terminate = None if changed else terminate
+    if not finished and status.settled_terminate is terminate:
+        return schedule_pass(run, status, results, prepared, now, started_before, secret_args, redact, events)
+    # Measurements that land on a status at its fixed point and leave the phases of their metrics
+    # as they were cannot change anything else: the other metrics reassess to themselves, the
+    # summaries count the same completed metrics with the same counters, and an unfinished metric
+    # keeps the run Running with no message. Only their history needs trimming then.
+    at_rest = status.settled_terminate is terminate and _at_rest(run, status, results, finished, prepared)
+    touched = [
+        apply_measurement(status, results, f.metric_name, f.measurement, now, prepared, f.metadata, f.resumed)
+        for f in finished
+    ]
+    if at_rest and _phases_kept(touched, prepared):
+        trim_history(touched, prepared)
+        return schedule_pass(run, status, results, prepared, now, started_before, secret_args, redact, events)
+    return assess_and_schedule(
+        run, status, results, prepared, now, started_before, events, secret_args, redact
+    )
+
+
+def assess_and_schedule(
+    run: AnalysisRun,
+    status: AnalysisRunStatus,
+    results: Mapping[str, MetricResult],
+    prepared: Prepared,
+    now: float,
+    started_before: float | None,
+    events: list[Event],
+    secret_args: Sequence[Argument] | None = None,
+    redact: tuple[str, ...] = (),
+) -> Reconciled:
+    """The rest of a pass once its measurements are applied to ``status`` (edited in place):
+    Argo's assessRunStatus and its consequences, then the tasks and requeue time.
+
+    ``results`` maps names to ``status.metric_results``; ``started_before`` is the run's start time
+    before the pass."""
+    terminate = bool(run.spec.terminate)
+    phase, message, changed, terminating = _assess_run(run, status, results, prepared, now, events)
+    if phase.completed and _terminations_due(status, now):
+        # Argo terminates in-flight (asynchronous, e.g. job) measurements before it assesses the
+        # run; here those terminations are this pass's tasks, and the pass that applies them
+        # completes the run.
+        phase, message = status.phase, status.message
+    if phase != status.phase:
+        changed = True
+        status.phase = phase
+        status.message = message
+        if phase.completed:
+            events.append(_completion_event(phase))
+            if status.completed_at is None:
+                status.completed_at = now
+    _trim_measurements(status, results, prepared)
+    # Assessing again reproduces this assessment unless it would see the run terminating where
+    # this one did not (a metric has just failed): only then is the status not at its fixed point.
+    if not changed or is_terminating(run, status) is terminating:
+        status.settled_terminate = terminate
+    else:
+        status.settled_terminate = None
 
     if status.phase.completed:
-        return Reconciled(status, [], None, events, changed)
+        status.rest = None
+        return Reconciled(status, [], None, events, changed, final=True)
+    reconciled = schedule_pass(
+        run, status, results, prepared, now, started_before, secret_args, redact, events, changed
+    )
+    if (
+        changed
+        and not reconciled.tasks
+        and status.settled_terminate is terminate
+        and (started_before is not None or not _due_once_started(prepared, results, now, status.started_at))
+    ):
+        # The next pass would not assess, and would schedule from the same status with the same
+        # start time, so ask for nothing either.
+        reconciled.final = True
+    return reconciled
+
+
+def _due_once_started(
+    prepared: Prepared, results: Mapping[str, MetricResult], now: float, started: float | None
+) -> bool:
+    """Whether a metric waiting for its initial delay is due now that the run has started (in the pass
+    that starts it, Argo counts the delay from the previous start time, which was none)."""
+    if started is None:
+        return True
+    for plan in prepared.plans:
+        if plan.has_delay and plan.delay is not None and started + plan.delay <= now:
+            result = results.get(plan.name)
+            if result is None or (not result.measurements and not result.phase.completed):
+                return True
+    return False
+
+
+def schedule_pass(
+    run: AnalysisRun,
+    status: AnalysisRunStatus,
+    results: Mapping[str, MetricResult],
+    prepared: Prepared,
+    now: float,
+    started_before: float | None,
+    secret_args: Sequence[Argument] | None,
+    redact: tuple[str, ...],
+    events: list[Event],
+    changed: bool = False,
+) -> Reconciled:
+    """The end of a pass: its tasks and requeue time (an argument error ends the run)."""
     try:
         tasks, requeue_at = _schedule(
             run, status, results, prepared, now, started_before, secret_args, redact
@@ -275,6 +238,32 @@ def reconcile(
     except ArgumentError as exc:
         return _errored(status, f"Unable to resolve metric arguments: {exc}", events)
     return Reconciled(status, tasks, requeue_at, events, changed)
+
+
+def _at_rest(
+    run: AnalysisRun,
+    status: AnalysisRunStatus,
+    results: Mapping[str, MetricResult],
+    finished: Sequence[FinishedMeasurement],
+    prepared: Prepared,
+) -> bool:
+    """Whether ``finished`` lands on a status at its fixed point (``settled_terminate`` matches) of a
+    Running, not terminating run, each on an unfinished metric of the spec."""
+    if status.phase is not _RUNNING or is_terminating(run, status):
+        return False
+    by_name = prepared.by_name
+    for item in finished:
+        result = results.get(item.metric_name)
+        if (result is not None and result.phase.completed) or item.metric_name not in by_name:
+            return False
+    return True
+
+
+def _phases_kept(touched: Sequence[MetricResult], prepared: Prepared) -> bool:
+    """After the apply: whether every metric that got a measurement keeps its assessed phase (the
+    run was not terminating, and an apply does not change any phase that would make it so)."""
+    by_name = prepared.by_name
+    return all(assess_metric(by_name[r.name], r, False) is r.phase for r in touched)
 
 
 def _terminations_due(status: AnalysisRunStatus, now: float) -> bool:
@@ -290,63 +279,71 @@ def _terminations_due(status: AnalysisRunStatus, now: float) -> bool:
 
 
 def _errored(status: AnalysisRunStatus, message: str, events: list[Event]) -> Reconciled:
-    status.phase = Phase.ERROR
+    status.phase = _ERROR
     status.message = message
-    events.append(_completion_event(Phase.ERROR))
-    return Reconciled(status, [], None, events, True)
+    status.rest = None
+    events.append(_completion_event(_ERROR))
+    return Reconciled(status, [], None, events, True, final=True)
 
 
+@functools.cache
 def _completion_event(phase: Phase) -> Event:
+    # Events are immutable values, so runs share them.
     return Event(
         f"AnalysisRun{phase.value}",
         f"Analysis Completed. Result: {phase.value}",
-        "Warning" if phase in (Phase.ERROR, Phase.FAILED) else "Normal",
+        "Warning" if phase in (_ERROR, _FAILED) else "Normal",
     )
 
 
-def _apply(
+def apply_measurement(
     status: AnalysisRunStatus,
     results: dict[str, MetricResult],
-    item: FinishedMeasurement,
+    name: str,
+    measurement: Measurement,
     now: float,
-    prepared: _Prepared,
-) -> None:
-    result = results.get(item.metric_name)
+    prepared: Prepared,
+    metadata: Mapping[str, str] | None = None,
+    resumed: bool = False,
+) -> MetricResult:
+    """Add a finished measurement of metric ``name`` to its result (Argo's runMeasurements
+    bookkeeping); ``resumed`` replaces the last (in-flight) one instead of appending."""
+    result = results.get(name)
     if result is None:
-        dry = any(p.dry_run for p in prepared.plans if p.name == item.metric_name)
+        plan = prepared.by_name.get(name)
         result = MetricResult(
-            name=item.metric_name,
-            phase=Phase.RUNNING,
-            dry_run=dry,
-            metadata=dict(item.metadata) if item.metadata else None,
+            name,
+            _RUNNING,
+            dry_run=plan is not None and plan.dry_run,
+            metadata=dict(metadata) if metadata else None,
         )
         status.metric_results.append(result)
-        results[item.metric_name] = result
-    measurement = item.measurement
+        results[name] = result
     phase = measurement.phase
     if phase.completed:
         if measurement.finished_at is None:
             measurement = dataclasses.replace(measurement, finished_at=now)
-        if phase is Phase.ERROR:
+        if phase is _ERROR:
             result.error += 1
             result.consecutive_error += 1
             result.consecutive_success = 0
         else:
             result.count += 1
             result.consecutive_error = 0
-            if phase is Phase.SUCCESSFUL:
+            if phase is _SUCCESSFUL:
                 result.successful += 1
                 result.consecutive_success += 1
             else:
                 result.consecutive_success = 0
-                if phase is Phase.FAILED:
+                if phase is _FAILED:
                     result.failed += 1
                 else:
                     result.inconclusive += 1
-    if item.resumed and result.measurements:
+    if resumed and result.measurements:
         result.measurements[-1] = measurement
     else:
         result.measurements.append(measurement)
+    return result
 
 
 def limit_violation(plan: MetricPlan, result: MetricResult) -> tuple[Phase | None, str]:
@@ -354,24 +351,16 @@ def limit_violation(plan: MetricPlan, result: MetricResult) -> tuple[Phase | Non
     phase: Phase | None = None
     reason = ""
     if plan.failure_limit >= 0 and result.failed > plan.failure_limit:
-        phase, reason = Phase.FAILED, f"failed ({result.failed}) > failureLimit ({plan.failure_limit})"
+        phase, reason = _FAILED, f"failed ({result.failed}) > failureLimit ({plan.failure_limit})"
     if result.inconclusive > plan.inconclusive_limit:
-        phase = Phase.INCONCLUSIVE
+        phase = _INCONCLUSIVE
         reason = f"inconclusive ({result.inconclusive}) > inconclusiveLimit ({plan.inconclusive_limit})"
     if result.consecutive_error > plan.error_limit:
-        phase = Phase.ERROR
+        phase = _ERROR
         reason = (
             f"consecutiveErrors ({result.consecutive_error}) > consecutiveErrorLimit ({plan.error_limit})"
         )
     return phase, reason
-
-
-def _violated(plan: MetricPlan, result: MetricResult) -> bool:
-    return (
-        (plan.failure_limit >= 0 and result.failed > plan.failure_limit)
-        or result.inconclusive > plan.inconclusive_limit
-        or result.consecutive_error > plan.error_limit
-    )
 
 
 def assess_metric(plan: MetricPlan, result: MetricResult, terminating: bool) -> Phase:
@@ -379,32 +368,37 @@ def assess_metric(plan: MetricPlan, result: MetricResult, terminating: bool) -> 
     if result.phase.completed:
         return result.phase
     if not result.measurements:
-        return Phase.SUCCESSFUL if terminating else Phase.PENDING
+        return _SUCCESSFUL if terminating else _PENDING
     if not result.measurements[-1].phase.completed:
-        return Phase.RUNNING
-    if _violated(plan, result):
+        return _RUNNING
+    # limit_violation's conditions first: the common case (none broken) builds no message
+    if (
+        (plan.failure_limit >= 0 and result.failed > plan.failure_limit)
+        or result.inconclusive > plan.inconclusive_limit
+        or result.consecutive_error > plan.error_limit
+    ):
         violated, _ = limit_violation(plan, result)
         if violated is not None:
             return violated
     success_limit = plan.success_limit
     if success_limit > 0 and result.consecutive_success >= success_limit:
-        return Phase.SUCCESSFUL
+        return _SUCCESSFUL
     count = plan.count
     if count is not None and result.count >= count:
         if success_limit > 0:
-            return Phase.INCONCLUSIVE if plan.failure_limit >= 0 else Phase.FAILED
-        return Phase.SUCCESSFUL
-    return Phase.SUCCESSFUL if terminating else Phase.RUNNING
+            return _INCONCLUSIVE if plan.failure_limit >= 0 else _FAILED
+        return _SUCCESSFUL
+    return _SUCCESSFUL if terminating else _RUNNING
 
 
 def _assess_run(
     run: AnalysisRun,
     status: AnalysisRunStatus,
     results: Mapping[str, MetricResult],
-    prepared: _Prepared,
+    prepared: Prepared,
     now: float,
     events: list[Event],
-) -> tuple[Phase, str, bool]:
+) -> tuple[Phase, str, bool, bool]:
     """Argo's assessRunStatus: metric phases, summaries, then the worst completed phase; and
     whether a metric completed or the run started, which can change the next assessment."""
     terminating = is_terminating(run, status)
@@ -415,14 +409,15 @@ def _assess_run(
         changed = True
     worst: Phase | None = None
     worst_message = "Run Terminated" if run.spec.terminate else ""
-    summary = RunSummary()
-    dry_summary = RunSummary()
+    # [count, successful, failed, inconclusive, error], as RunSummary's fields
+    summary = [0, 0, 0, 0, 0]
+    dry_summary = [0, 0, 0, 0, 0]
     for plan in prepared.plans:
         dry = plan.dry_run
         if dry:
-            dry_summary.count += 1
+            dry_summary[0] += 1
         else:
-            summary.count += 1
+            summary[0] += 1
         result = results.get(plan.name)
         if result is None:
             everything_completed = False
@@ -431,13 +426,7 @@ def _assess_run(
         if phase != result.phase:
             if phase.completed:
                 changed = True
-                events.append(
-                    Event(
-                        f"Metric{phase.value}",
-                        f"Metric '{plan.name}' Completed. Result: {phase.value}",
-                        "Warning" if phase in (Phase.ERROR, Phase.FAILED) else "Normal",
-                    )
-                )
+                events.append(_metric_event(plan.name, phase))
             last = result.last_measurement()
             if last is not None:
                 result.message = last.message
@@ -453,50 +442,124 @@ def _assess_run(
                     worst_message = f'Metric "{plan.name}" assessed {phase.value} due to {reason}'
                     if result.message:
                         worst_message += f': "Error Message: {result.message}"'
-            _count(summary, limit_phase)
+            summary[_SUMMARY_FIELD.get(limit_phase, 1)] += 1
         else:
             if worst is None:
-                worst = Phase.SUCCESSFUL
+                worst = _SUCCESSFUL
             if reason:
                 result.message = f"Metric assessed {phase.value} due to {reason}"
-            _count(dry_summary, limit_phase)
-    status.run_summary = summary
-    status.dry_run_summary = dry_summary
+            dry_summary[_SUMMARY_FIELD.get(limit_phase, 1)] += 1
+    status.run_summary = _summary(status.run_summary, summary)
+    status.dry_run_summary = _summary(status.dry_run_summary, dry_summary)
     worst_message = worst_message.strip()
     if terminating:
-        return (worst or Phase.SUCCESSFUL), worst_message, changed
+        return (worst or _SUCCESSFUL), worst_message, changed, terminating
     if not everything_completed or worst is None:
-        return Phase.RUNNING, "", changed
-    return worst, worst_message, changed
+        return _RUNNING, "", changed, terminating
+    return worst, worst_message, changed, terminating
 
 
-def _count(summary: RunSummary, phase: Phase | None) -> None:
-    # Argo counts by the limit-check phase and defaults to successful, so a metric that ends
-    # Failed through count + consecutiveSuccessLimit is summed as successful.
-    if phase is Phase.ERROR:
-        summary.error += 1
-    elif phase is Phase.FAILED:
-        summary.failed += 1
-    elif phase is Phase.INCONCLUSIVE:
-        summary.inconclusive += 1
-    else:
-        summary.successful += 1
+@functools.lru_cache(maxsize=4096)
+def _metric_event(name: str, phase: Phase) -> Event:
+    return Event(
+        f"Metric{phase.value}",
+        f"Metric '{name}' Completed. Result: {phase.value}",
+        "Warning" if phase in (_ERROR, _FAILED) else "Normal",
+    )
+
+
+def _summary(old: RunSummary | None, counts: list[int]) -> RunSummary:
+    """A summary with ``counts``: ``old`` when it has them (summaries are replaced, never edited, so
+    keeping an equal one is the same; it saves 10,000 runs a garbage object per assessment)."""
+    if (
+        old is not None
+        and old.count == counts[0]
+        and old.successful == counts[1]
+        and old.failed == counts[2]
+        and old.inconclusive == counts[3]
+        and old.error == counts[4]
+    ):
+        return old
+    return RunSummary(*counts)
+
+
+# Argo counts a completed metric by the phase of its limit check, and as successful when no limit
+# was broken, so a metric that ends Failed through count + consecutiveSuccessLimit is summed as
+# successful. Values index RunSummary's fields (count, successful, failed, inconclusive, error).
+_SUMMARY_FIELD: Mapping[Phase | None, int] = {_FAILED: 2, _INCONCLUSIVE: 3, _ERROR: 4}
 
 
 def _trim_measurements(
-    status: AnalysisRunStatus, results: Mapping[str, MetricResult], prepared: _Prepared
+    status: AnalysisRunStatus, results: Mapping[str, MetricResult], prepared: Prepared
 ) -> None:
     for plan in prepared.plans:
         result = results.get(plan.name)
-        if result is not None and len(result.measurements) > plan.retention:
-            del result.measurements[: len(result.measurements) - plan.retention]
+        if result is not None:
+            trim(plan, result)
+
+
+def trim_history(touched: Sequence[MetricResult], prepared: Prepared) -> None:
+    """Trim the metrics that just got measurements (the others were trimmed when they last did)."""
+    by_name = prepared.by_name
+    for result in touched:
+        trim(by_name[result.name], result)
+
+
+def trim(plan: MetricPlan, result: MetricResult) -> None:
+    """Keep the last ``measurementRetention`` (default 10) measurements of a metric."""
+    if len(result.measurements) > plan.retention:
+        del result.measurements[: len(result.measurements) - plan.retention]
+
+
+ALWAYS = -math.inf
+NEVER = math.inf
+
+Timing = tuple[float, float | None, Measurement | None]
+"""(due at, moment for the requeue time, measurement in flight); see :func:`metric_timing`."""
+
+
+def metric_timing(
+    plan: MetricPlan, result: MetricResult | None, started_before: float | None, start: float
+) -> Timing | None:
+    """One metric's part of Argo's generateMetricTasks and calculateNextReconcileTime: when its next
+    measurement is due (``ALWAYS``, a time, or ``NEVER``), the moment it adds to the run's requeue
+    time (None: none), and its last measurement when that one is still in flight (to be resumed, or
+    terminated, once due). None when the metric takes no more measurements.
+
+    ``started_before`` is the run's start time before the pass, ``start`` after it (or now)."""
+    if result is None or not result.measurements:
+        if result is not None and result.phase.completed:
+            return None
+        if not plan.has_delay:
+            return ALWAYS, None, None
+        if plan.delay is None:
+            return NEVER, None, None
+        return (NEVER if started_before is None else started_before + plan.delay), start + plan.delay, None
+    if result.phase.completed:
+        return None
+    last = result.measurements[-1]
+    if last.finished_at is None:
+        resume = last.resume_at
+        return (ALWAYS if resume is None else resume), resume, last
+    if plan.count is not None and result.count >= plan.count:
+        return None
+    if last.phase is _ERROR:
+        moment = last.finished_at + ERROR_RETRY_INTERVAL
+        return moment, moment, None
+    if plan.has_interval:
+        if plan.interval is None:
+            return NEVER, None, None
+        moment = last.finished_at + plan.interval
+        return moment, moment, None
+    # Argo waits the error-retry interval here but schedules no requeue for it.
+    return last.finished_at + ERROR_RETRY_INTERVAL, None, None
 
 
 def _schedule(
     run: AnalysisRun,
     status: AnalysisRunStatus,
     results: Mapping[str, MetricResult],
-    prepared: _Prepared,
+    prepared: Prepared,
     now: float,
     started_before: float | None,
     secret_args: Sequence[Argument] | None,
@@ -505,48 +568,25 @@ def _schedule(
     """Argo's generateMetricTasks for the pass that starts now, and calculateNextReconcileTime:
     the earliest moment any unfinished metric is due. One walk over the metrics serves both."""
     terminating = is_terminating(run, status)
+    start = status.started_at if status.started_at is not None else now
     tasks: list[MeasurementTask] = []
     earliest: float | None = None
     for plan in prepared.plans:
-        result = results.get(plan.name)
-        moment: float | None = None
-        if result is None or not result.measurements:
-            if result is not None and result.phase.completed:
-                continue
-            if plan.has_delay:
-                if plan.delay is not None:
-                    moment = (status.started_at if status.started_at is not None else now) + plan.delay
-                due = not (started_before is None or plan.delay is None or started_before + plan.delay > now)
-            else:
-                due = True
-            if due and not terminating:
-                tasks.append(_task(run, plan, secret_args, redact))
-        else:
-            if result.phase.completed:
-                continue
-            last = result.measurements[-1]
-            if last.finished_at is None:
-                moment = last.resume_at
-                if moment is None or moment <= now:
-                    tasks.append(
-                        _task(run, plan, secret_args, redact, incomplete=last, terminate=terminating)
+        timing = metric_timing(plan, results.get(plan.name), started_before, start)
+        if timing is None:
+            continue
+        due_at, moment, in_flight = timing
+        # Argo requeues exactly at the boundary and runs just past it; on a virtual clock the
+        # boundary itself is due.
+        if due_at <= now:
+            if in_flight is not None:
+                tasks.append(
+                    _task(
+                        run, plan, prepared, secret_args, redact, incomplete=in_flight, terminate=terminating
                     )
-            elif plan.count is not None and result.count >= plan.count:
-                continue
-            else:
-                if last.phase is Phase.ERROR:
-                    moment = last.finished_at + ERROR_RETRY_INTERVAL
-                elif plan.has_interval:
-                    moment = None if plan.interval is None else last.finished_at + plan.interval
-                else:
-                    # Argo waits the error-retry interval here but schedules no requeue for it.
-                    if not terminating and now >= last.finished_at + ERROR_RETRY_INTERVAL:
-                        tasks.append(_task(run, plan, secret_args, redact))
-                    continue
-                # Argo requeues exactly at the boundary and runs just past it; on a virtual clock
-                # the boundary itself is due.
-                if not terminating and moment is not None and now >= moment:
-                    tasks.append(_task(run, plan, secret_args, redact))
+                )
+            elif not terminating:
+                tasks.append(_task(run, plan, prepared, secret_args, redact))
         if moment is not None and (earliest is None or moment < earliest):
             earliest = moment
     return tasks, earliest
@@ -555,13 +595,18 @@ def _schedule(
 def _task(
     run: AnalysisRun,
     plan: MetricPlan,
+    prepared: Prepared,
     secret_args: Sequence[Argument] | None,
     redact: tuple[str, ...],
     incomplete: Measurement | None = None,
     terminate: bool = False,
 ) -> MeasurementTask:
-    # Without secret args the metric resolved for validation is already the final one.
-    metric = plan.metric if secret_args is None else resolve_metric(run.spec.metrics[plan.index], secret_args)
+    if secret_args is None:
+        # Without secret args the metric resolved for validation is already the final one.
+        if incomplete is None and not terminate:
+            return prepared.tasks[plan.index]
+        return MeasurementTask(prepared.tasks[plan.index].metric, incomplete, terminate)
+    metric = resolve_metric(run.spec.metrics[plan.index], secret_args)
     return MeasurementTask(metric, incomplete, terminate, redact)
 
 
@@ -572,9 +617,9 @@ def ttl_deadline(run: AnalysisRun) -> float | None:
     if not ttl or not status.phase.completed or status.completed_at is None:
         return None
     seconds: object = None
-    if status.phase is Phase.SUCCESSFUL and ttl.get("secondsAfterSuccess") is not None:
+    if status.phase is _SUCCESSFUL and ttl.get("secondsAfterSuccess") is not None:
         seconds = ttl["secondsAfterSuccess"]
-    elif status.phase is Phase.FAILED and ttl.get("secondsAfterFailure") is not None:
+    elif status.phase is _FAILED and ttl.get("secondsAfterFailure") is not None:
         seconds = ttl["secondsAfterFailure"]
     elif ttl.get("secondsAfterCompletion") is not None:
         seconds = ttl["secondsAfterCompletion"]
@@ -585,16 +630,27 @@ def ttl_deadline(run: AnalysisRun) -> float | None:
 
 
 __all__ = [
+    "ALWAYS",
     "ERROR_RETRY_INTERVAL",
+    "MEASUREMENT_HISTORY_LIMIT",
+    "NEVER",
     "Event",
     "FinishedMeasurement",
     "MeasurementTask",
     "MetricPlan",
+    "Prepared",
     "Reconciled",
+    "Timing",
+    "apply_measurement",
+    "assess_and_schedule",
     "assess_metric",
     "is_terminating",
     "limit_violation",
+    "metric_timing",
     "plan_metric",
     "reconcile",
+    "schedule_pass",
+    "trim",
+    "trim_history",
     "ttl_deadline",
 ]
