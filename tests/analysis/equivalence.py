@@ -185,7 +185,11 @@ def drive_batched(
         settled = driver.settle([runs[i] for i in indices], now)
         for position, i in enumerate(indices):
             case, run = cases[i], runs[i]
-            events = [(e.reason, e.message, e.type) for at, e in settled.events if at == position]
+            events = [
+                (e.reason, e.message, e.type)
+                for at, e in zip(settled.event_runs, settled.events, strict=True)
+                if at == position
+            ]
             measured = [_measured(m) for m in taken[case.name]]
             taken[case.name] = []
             traces[case.name].append(

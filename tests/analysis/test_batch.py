@@ -347,7 +347,7 @@ def test_settled_outcome_lists_events_and_measurements_per_run() -> None:
     assert settled.taken == 2
     assert taken == [("good", "a"), ("bad", "a")]
     assert settled.requeue_at == [None, None]
-    assert [(i, e.reason) for i, e in settled.events] == [
+    assert [(i, e.reason) for i, e in zip(settled.event_runs, settled.events, strict=True)] == [
         (0, "MetricSuccessful"),
         (0, "AnalysisRunSuccessful"),
         (1, "MetricFailed"),

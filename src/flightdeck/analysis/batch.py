@@ -50,8 +50,11 @@ class BatchSettled:
     requeue_at: list[float | None]
     taken: int = 0
     """How many measurements were taken (``on_measurement`` sees each one)."""
-    events: list[tuple[int, Event]] = dataclasses.field(default_factory=list)
-    """(index of the run, event), in the order they happened for each run."""
+    events: list[Event] = dataclasses.field(default_factory=list)
+    """Every event, in the order they happened for each run."""
+    event_runs: list[int] = dataclasses.field(default_factory=list)
+    """The index of the run of each of ``events`` (two lists, not a tuple per event: those would
+    outlive many young collections and grow the garbage collector's oldest generation)."""
 
 
 @dataclasses.dataclass(slots=True)
@@ -69,9 +72,9 @@ class _Passing:
 
 
 class _Resting:
-    """Runs at rest whose last pass asked for measurements (``rest.due``), as parallel lists: a
-    tuple per run would live through the whole chunk and be promoted, as garbage, to the oldest
-    generation of the garbage collector, whose growth sets how often it walks every object."""
+    """Runs at rest whose last pass asked for measurements (``rest.due``), as parallel lists: an
+    object per run would live through the whole chunk and be promoted, as garbage, to the garbage
+    collector's oldest generation, whose growth sets how often it walks every object."""
 
     __slots__ = ("indices", "passes", "rests", "runs")
 
@@ -209,8 +212,9 @@ class BatchDriver:
         """Record a general pass; queue the run in ``waiting`` when it asked for measurements or
         changed something the next pass must see (Argo's extra pass, which measures nothing)."""
         entry.run.status = result.status
-        for event in result.events:
-            out.events.append((entry.index, event))
+        if result.events:
+            out.events.extend(result.events)
+            out.event_runs.extend([entry.index] * len(result.events))
         out.requeue_at[entry.index] = result.requeue_at
         entry.finished = ()
         entry.tasks = result.tasks

@@ -469,18 +469,13 @@ def _metric_event(name: str, phase: Phase) -> Event:
 
 
 def _summary(old: RunSummary | None, counts: list[int]) -> RunSummary:
-    """A summary with ``counts``: ``old`` when it has them (summaries are replaced, never edited, so
-    keeping an equal one is the same; it saves 10,000 runs a garbage object per assessment)."""
-    if (
-        old is not None
-        and old.count == counts[0]
-        and old.successful == counts[1]
-        and old.failed == counts[2]
-        and old.inconclusive == counts[3]
-        and old.error == counts[4]
-    ):
-        return old
-    return RunSummary(*counts)
+    """``old`` set to ``counts`` (the pass owns its status, a copy has its own summaries), or a new
+    summary: each of 10,000 runs would otherwise leave an old one behind at every assessment, for
+    the garbage collector to walk until it is freed."""
+    if old is None:
+        return RunSummary(*counts)
+    old.count, old.successful, old.failed, old.inconclusive, old.error = counts
+    return old
 
 
 # Argo counts a completed metric by the phase of its limit check, and as successful when no limit

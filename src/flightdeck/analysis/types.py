@@ -282,6 +282,9 @@ class RunSummary:
     def to_dict(self) -> dict[str, int]:
         return {k: v for k, v in dataclasses.asdict(self).items() if v}
 
+    def copy(self) -> RunSummary:
+        return RunSummary(self.count, self.successful, self.failed, self.inconclusive, self.error)
+
 
 @dataclasses.dataclass(slots=True)
 class AnalysisRunStatus:
@@ -303,15 +306,16 @@ class AnalysisRunStatus:
     next one; valid while ``passes`` is what it was derived at."""
 
     def copy(self) -> AnalysisRunStatus:
-        # Summaries are rebuilt, never mutated, by the reconciler, so they are shared.
+        # Everything the reconciler edits in place is copied (measurements are immutable, so shared).
+        dry = self.dry_run_summary
         return AnalysisRunStatus(
             self.phase,
             self.message,
             [r.copy() for r in self.metric_results],
             self.started_at,
             self.completed_at,
-            self.run_summary,
-            self.dry_run_summary,
+            self.run_summary.copy(),
+            None if dry is None else dry.copy(),
         )
 
     def result(self, name: str) -> MetricResult | None:
