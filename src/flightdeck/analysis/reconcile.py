@@ -323,27 +323,32 @@ def apply_measurement(
     if phase.completed:
         if measurement.finished_at is None:
             measurement = dataclasses.replace(measurement, finished_at=now)
-        if phase is _ERROR:
-            result.error += 1
-            result.consecutive_error += 1
-            result.consecutive_success = 0
-        else:
-            result.count += 1
-            result.consecutive_error = 0
-            if phase is _SUCCESSFUL:
-                result.successful += 1
-                result.consecutive_success += 1
-            else:
-                result.consecutive_success = 0
-                if phase is _FAILED:
-                    result.failed += 1
-                else:
-                    result.inconclusive += 1
+        count_measurement(result, phase)
     if resumed and result.measurements:
         result.measurements[-1] = measurement
     else:
         result.measurements.append(measurement)
     return result
+
+
+def count_measurement(result: MetricResult, phase: Phase) -> None:
+    """Argo's counters for one completed measurement of ``phase`` (runMeasurements)."""
+    if phase is _ERROR:
+        result.error += 1
+        result.consecutive_error += 1
+        result.consecutive_success = 0
+    else:
+        result.count += 1
+        result.consecutive_error = 0
+        if phase is _SUCCESSFUL:
+            result.successful += 1
+            result.consecutive_success += 1
+        else:
+            result.consecutive_success = 0
+            if phase is _FAILED:
+                result.failed += 1
+            else:
+                result.inconclusive += 1
 
 
 def limit_violation(plan: MetricPlan, result: MetricResult) -> tuple[Phase | None, str]:

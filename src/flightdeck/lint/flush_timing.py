@@ -33,7 +33,13 @@ from flightdeck.analysis.evaluate import ConditionError
 from flightdeck.analysis.providers.prometheus import QueryValue, process_response
 
 # Imported from reconcile (not its helper modules) to stay on the engine's public surface.
-from flightdeck.analysis.reconcile import MetricPlan, assess_metric, limit_violation, plan_metric
+from flightdeck.analysis.reconcile import (
+    MetricPlan,
+    assess_metric,
+    count_measurement,
+    limit_violation,
+    plan_metric,
+)
 from flightdeck.analysis.types import Measurement, Metric, MetricResult, Phase
 from flightdeck.analysis.validate import SpecError, match_rules
 from flightdeck.kube.objects import AnalysisTemplate
@@ -207,24 +213,8 @@ def _replay(
 
 
 def _record(result: MetricResult, measurement: Measurement) -> None:
-    """Argo's counters for one finished measurement (runMeasurements), as the engine keeps them."""
-    phase = measurement.phase
-    if phase is Phase.ERROR:
-        result.error += 1
-        result.consecutive_error += 1
-        result.consecutive_success = 0
-    else:
-        result.count += 1
-        result.consecutive_error = 0
-        if phase is Phase.SUCCESSFUL:
-            result.successful += 1
-            result.consecutive_success += 1
-        else:
-            result.consecutive_success = 0
-            if phase is Phase.FAILED:
-                result.failed += 1
-            else:
-                result.inconclusive += 1
+    """The engine's own counters for one finished measurement, then the history."""
+    count_measurement(result, measurement.phase)
     result.measurements.append(measurement)
 
 
